@@ -1,0 +1,102 @@
+"""The modular-arithmetic MLP family of science.md 1-2 (one hidden layer, no biases).
+
+    logits = act(E_a[a] W_in_a + E_b[b] W_in_b) W_out U^T
+
+Variants (static settings): ``input_side`` factored (as above) or collapsed (hidden =
+E_a[a] + E_b[b], embeddings of width ``hidden``); ``output_side`` factored (W_out U^T) or
+collapsed (a free hidden x p matrix ``W_output``); ``tie`` -- tied (one E embeds a and b and
+unembeds, U = E), input_tied (a and b share E, U separate), untied (E_a, E_b, U all separate);
+``shared_win`` (W_in_a = W_in_b); ``fixed_embed`` (E is a fixed circular embedding, not trained).
+
+The forward pass is reassociated (design.md): the batch holds at most p^2 distinct pairs, so the
+p x H input tables E W_in and the H x p output table W_out U^T are formed first and rows gathered,
+instead of pushing every example through the embedding width.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from grokjax.models.activations import ACTIVATIONS
+from grokjax.models.init import embed_init, linear_init
+
+
+def circular_embedding(p: int, freqs, dtype=jnp.float32) -> jax.Array:
+    """p x 2F matrix of columns cos(2 pi i k / p), sin(2 pi i k / p), each of unit L2 norm."""
+    i = np.arange(p)[:, None]
+    cols = []
+    for k in freqs:
+        cols += [np.cos(2 * np.pi * i * k / p), np.sin(2 * np.pi * i * k / p)]
+    e_PxD = np.concatenate(cols, axis=1)
+    return jnp.asarray(e_PxD / np.linalg.norm(e_PxD, axis=0, keepdims=True), dtype)
+
+
+def embed_width(cfg: Any) -> int:
+    if cfg.fixed_embed:
+        return 2 * len(cfg.fixed_embed)
+    return cfg.embed if cfg.input_side == "factored" else cfg.hidden
+
+
+def init_modular(key: jax.Array, cfg: Any, init_scale, dtype) -> dict:
+    """Parameters of the variant described by ``cfg`` (p, hidden, embed, input_side, ...)."""
+    p, h, d = cfg.p, cfg.hidden, embed_width(cfg)
+    keys = iter(jax.random.split(key, 8))
+    params = {}
+    if not cfg.fixed_embed:
+        names = ("E",) if cfg.tie in ("tied", "input_tied") else ("E_a", "E_b")
+        for name in names:
+            params[name] = embed_init(next(keys), p, (p, d), init_scale, dtype)
+    if cfg.input_side == "factored":
+        for name in ("W_in",) if cfg.shared_win else ("W_in_a", "W_in_b"):
+            params[name] = linear_init(next(keys), d, (d, h), init_scale, dtype)
+    if cfg.output_side == "factored":
+        params["W_out"] = linear_init(next(keys), h, (h, d), init_scale, dtype)
+        if cfg.tie != "tied":
+            params["U"] = embed_init(next(keys), p, (p, d), init_scale, dtype)
+    else:
+        params["W_output"] = linear_init(next(keys), h, (h, p), init_scale, dtype)
+    return params
+
+
+def _embeddings(params: dict, cfg: Any, dtype) -> tuple[jax.Array, jax.Array]:
+    if cfg.fixed_embed:
+        e = circular_embedding(cfg.p, cfg.fixed_embed, dtype)
+        return e, e
+    if "E" in params:
+        return params["E"], params["E"]
+    return params["E_a"], params["E_b"]
+
+
+def collapsed_view(params: dict, cfg: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(W_input_a p x H, W_input_b p x H, W_output H x p): the model as two matrices."""
+    dtype = next(iter(params.values())).dtype
+    e_a, e_b = _embeddings(params, cfg, dtype)
+    if cfg.input_side == "factored":
+        w_a = params.get("W_in", params.get("W_in_a"))
+        w_b = params.get("W_in", params.get("W_in_b"))
+        t_a_PxH = e_a @ w_a
+        t_b_PxH = t_a_PxH if (e_a is e_b and w_a is w_b) else e_b @ w_b
+    else:
+        t_a_PxH, t_b_PxH = e_a, e_b
+    if cfg.output_side == "factored":
+        u_PxD = params["U"] if "U" in params else e_a
+        o_HxP = params["W_out"] @ u_PxD.T
+    else:
+        o_HxP = params["W_output"]
+    return t_a_PxH, t_b_PxH, o_HxP
+
+
+def hidden_activations(params: dict, cfg: Any, a_B: jax.Array, b_B: jax.Array) -> jax.Array:
+    t_a, t_b, _ = collapsed_view(params, cfg)
+    return ACTIVATIONS[cfg.activation](t_a[a_B] + t_b[b_B])
+
+
+def modular_logits(params: dict, cfg: Any, a_B: jax.Array, b_B: jax.Array) -> jax.Array:
+    """Logits B x p for the pairs (a_B, b_B)."""
+    t_a_PxH, t_b_PxH, o_HxP = collapsed_view(params, cfg)
+    h_BxH = ACTIVATIONS[cfg.activation](t_a_PxH[a_B] + t_b_PxH[b_B])
+    return h_BxH @ o_HxP
