@@ -2,7 +2,8 @@
 
 A sweep file (``sweeps/NAME.toml``) has four tables::
 
-    [sweep]            # name (default: file stem), description, seeds = N (seed axis 0..N-1)
+    [sweep]            # name (default: file stem), description, seeds = N (seed axis 0..N-1),
+                       # data_seeds = "fixed" (default: the data_seed setting) or "per_seed"
     [fixed]            # settings shared by every run
     [grid]             # axes: lists, or {logspace = [a, b], num = n} / {linspace = [a, b], num = n}
     [phases] [report] [engine]   # classification, page and engine options (see their modules)
@@ -21,7 +22,7 @@ import itertools
 import json
 import math
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +185,8 @@ def applicable(task: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 SECTIONS = ("sweep", "fixed", "grid", "phases", "report", "engine")
-SWEEP_KEYS = ("name", "description", "seeds")
+SWEEP_KEYS = ("name", "description", "seeds", "data_seeds")
+DATA_SEEDS = ("fixed", "per_seed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,11 +196,13 @@ class SweepSpec:
     name: str
     source: str
     description: str
+    data_seeds: str  # "fixed": the data_seed setting; "per_seed": data_seed = seed
     fixed: dict[str, Any]
     grid: dict[str, list[Any]]  # axis name -> values, in file order; "seed" is the last axis
     phases: dict[str, Any]
     report: dict[str, Any]
     engine: dict[str, Any]
+    raw: dict[str, Any] = dataclasses.field(default_factory=dict)  # the file's tables as read
 
     @property
     def task(self) -> str:
@@ -347,15 +351,28 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>", name: str | None
     for key in ("name", "description"):
         if key in sweep and not isinstance(sweep[key], str):
             raise SpecError(source, f"[sweep] {key}", f"{sweep[key]!r}: allowed: a string")
+    data_seeds = sweep.get("data_seeds", "fixed")
+    if data_seeds not in DATA_SEEDS:
+        raise SpecError(source, "[sweep] data_seeds", f"{data_seeds!r}: allowed: "
+                        + ", ".join(repr(d) for d in DATA_SEEDS))
+    if data_seeds == "per_seed":
+        if "data_seed" in fixed or "data_seed" in grid:
+            raise SpecError(source, "[sweep] data_seeds", "'per_seed' sets data_seed = seed; "
+                            "do not also give a data_seed setting")
+        if "seed" not in grid:
+            raise SpecError(source, "[sweep] data_seeds", "'per_seed' needs a seed axis "
+                            "([sweep] seeds = N or a [grid] seed list)")
     spec = SweepSpec(
         name=sweep.get("name") or name or Path(source).stem,
         source=source,
         description=sweep.get("description", ""),
+        data_seeds=data_seeds,
         fixed=fixed,
         grid=grid,
         phases=dict(data.get("phases", {})),
         report=dict(data.get("report", {})),
         engine=dict(data.get("engine", {})),
+        raw=json.loads(json.dumps(dict(data), default=str)),
     )
     runs = expand(spec)  # validates every combination (k <= n, sizes, ...)
     _check_stage_options(spec)
@@ -462,7 +479,10 @@ def expand(spec: SweepSpec) -> list[dict[str, Any]]:
 
     runs, seen = [], {}
     for combo in itertools.product(*(spec.grid[a] for a in axes)):
-        cfg = resolve(task, {**spec.fixed, **dict(zip(axes, combo))}, spec.source, where)
+        point = dict(zip(axes, combo))
+        if spec.data_seeds == "per_seed":
+            point["data_seed"] = point["seed"]
+        cfg = resolve(task, {**spec.fixed, **point}, spec.source, where)
         rid = run_id(cfg)
         if rid in seen:  # e.g. two fixed_embed lists that resolve to the same run
             raise SpecError(spec.source, "[grid]", f"two grid points give the same run: "
@@ -491,10 +511,3 @@ def describe_settings(task: str | None = None) -> str:
                      f"{s.allowed()}. {s.doc}")
     return "\n".join(lines)
 
-
-def grid_size(spec: SweepSpec) -> int:
-    return math.prod(len(v) for v in spec.grid.values())
-
-
-def as_sequence(v: Any) -> Sequence:
-    return v if isinstance(v, (list, tuple)) else [v]

@@ -1,0 +1,3 @@
+from grokjax.cli import main
+
+raise SystemExit(main())

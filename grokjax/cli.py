@@ -1,0 +1,152 @@
+"""Command line: ``python -m grokjax sweep|validate|classify|report|status|settings``.
+
+Bad input (a wrong sweep file, a results folder that is missing, locked or mixed) prints one
+``error:`` line naming the file and key and exits with status 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _add_sweep(sub) -> None:
+    p = sub.add_parser("sweep", help="train every run of a sweep file (resumes where it stopped)")
+    p.add_argument("spec", help="sweeps/NAME.toml, or a bare NAME found in sweeps/")
+    p.add_argument("--out", help="results folder (default: results/NAME)")
+    p.add_argument("--restart", action="store_true",
+                   help="discard the folder's existing rows instead of resuming")
+    p.add_argument("--chunk-size", type=int, help="runs vmapped together (default: per backend)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (CI, logs)")
+    p.add_argument("--no-report", action="store_true", help="skip writing index.html")
+
+
+def _add_classify(sub) -> None:
+    p = sub.add_parser("classify", help="re-label existing results under another rule")
+    p.add_argument("results", help="results/NAME")
+    p.add_argument("--rule", choices=("loss", "accuracy"), default=None)
+    for flag in ("min-train", "min-test", "ratio", "floor", "threshold"):
+        p.add_argument(f"--{flag}", type=float)
+    p.add_argument("--delay", type=int)
+    p.add_argument("--no-report", action="store_true", help="do not re-render index.html")
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="grokjax", description="Sweeps of grokking experiments.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    _add_sweep(sub)
+    v = sub.add_parser("validate", help="check a sweep file; print its runs and groups")
+    v.add_argument("spec")
+    _add_classify(sub)
+    r = sub.add_parser("report", help="write results/NAME/index.html (and PNGs)")
+    r.add_argument("results")
+    for axis in ("x", "y", "facet"):
+        r.add_argument(f"--{axis}", help=f"axis for {axis} (default: chosen from the sweep)")
+    r.add_argument("--no-png", action="store_true")
+    s = sub.add_parser("status", help="how many runs of a results folder are done, by phase")
+    s.add_argument("results")
+    st = sub.add_parser("settings", help="list every setting a sweep file may use")
+    st.add_argument("--task", choices=("parity", "modular"))
+    return ap
+
+
+def _sweep(args) -> int:
+    from grokjax.config import load_spec
+    from grokjax.engine import EngineOptions, run_sweep
+
+    spec = load_spec(args.spec)
+    options = EngineOptions.from_mapping(spec.engine, spec.source)
+    if args.chunk_size is not None:
+        if args.chunk_size < 1:
+            print("error: --chunk-size must be >= 1", file=sys.stderr)
+            return 2
+        options = EngineOptions(**{**options.__dict__, "chunk_size": args.chunk_size})
+    report = run_sweep(spec, args.out, options=options, restart=args.restart,
+                       quiet=args.quiet, report=not args.no_report)
+    if args.quiet:
+        print(report.line())
+    return 0
+
+
+def _validate(args) -> int:
+    from grokjax.config import load_spec
+    from grokjax.engine import estimate_runs
+
+    spec = load_spec(args.spec)
+    est = estimate_runs(spec)
+    print(f"{spec.source}: ok -- {est['runs']} runs in {est['groups']} compiled groups, "
+          f"{est['model_steps']:,} model-steps; varying: {', '.join(spec.varying) or 'none'}")
+    return 0
+
+
+def _classify(args) -> int:
+    from grokjax import phases, store
+
+    manifest = store.read_manifest(args.results)
+    options = {"rule": args.rule or manifest.get("phase_rule", "loss")}
+    names = {"min_train": args.min_train, "min_test": args.min_test, "ratio": args.ratio,
+             "floor": args.floor, "threshold": args.threshold, "delay": args.delay}
+    if args.rule is None or args.rule == manifest.get("phase_rule"):
+        options.update(manifest.get("phase_params", {}))
+    options.update({k: v for k, v in names.items() if v is not None})
+    rule = phases.rule_from_options(options, source="command line")
+    results = store._resolve_dir(args.results)
+    with store.folder_lock(results):
+        n = store.rewrite_parts(results, lambda df: phases.classify_frame(df, rule))
+        manifest.update(phase_rule=rule.name, phase_params=rule.params())
+        store.write_manifest(results, manifest)
+    counts = store.load_results(results)["phase"].value_counts().to_dict()
+    print(f"{results}: {n} runs re-labelled with the {rule.name} rule {rule.params()}: "
+          + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if not args.no_report:
+        from grokjax.report import write_report
+
+        print(f"report: {write_report(results)}")
+    return 0
+
+
+def _report(args) -> int:
+    from grokjax.report import write_report
+
+    print(write_report(args.results, x=args.x, y=args.y, facet=args.facet,
+                       png=not args.no_png))
+    return 0
+
+
+def _status(args) -> int:
+    from grokjax import store
+
+    manifest = store.read_manifest(args.results)
+    done = store.done_run_ids(store._resolve_dir(args.results))
+    print(f"{args.results}: {len(done)} of {manifest.get('n_runs', '?')} runs done "
+          f"(sweep {manifest.get('sweep')}, spec {manifest.get('spec_hash')})")
+    if done:
+        df = store.load_results(args.results)
+        print(df.groupby("phase").size().to_string())
+    return 0
+
+
+def _settings(args) -> int:
+    from grokjax.config import describe_settings
+
+    print(describe_settings(args.task))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from grokjax.config import SpecError
+    from grokjax.store import ResultsError
+
+    handlers = {"sweep": _sweep, "validate": _validate, "classify": _classify,
+                "report": _report, "status": _status, "settings": _settings}
+    try:
+        return handlers[args.cmd](args)
+    except (SpecError, ResultsError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: rows already written are kept; run the same command again to "
+              "resume", file=sys.stderr)
+        return 130

@@ -1,0 +1,341 @@
+// grokjax sweep page: live re-classification of the runs, cell curves, representative runs.
+// Data: the JSON in #gj-data (Vega specs compiled by grokjax, curves, accuracy first-reach steps).
+// Needs only the global `vegaEmbed` (inlined above, with Vega); makes no network request.
+(() => {
+  "use strict";
+  const D = JSON.parse(document.getElementById("gj-data").textContent);
+  const PH = D.phases;
+  const $ = (id) => document.getElementById(id);
+  const esc = (s) => String(s).replace(/[&<>"]/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+  const copy = (r) => { const o = {}; for (const k of Object.keys(r)) o[k] = r[k]; return o; };
+  const num = (v) => (v === null || v === undefined ? NaN : v);
+  const fmt = (v) => {
+    if (!Number.isFinite(v)) return String(v);
+    const s = Number(v.toPrecision(3));
+    if (s !== 0 && (Math.abs(s) < 1e-3 || Math.abs(s) >= 1e5)) {
+      return s.toExponential().replace("e+", "e");
+    }
+    return String(s);
+  };
+  const pct = (n, t) => (t ? Math.round((100 * n) / t) + "%" : "");
+
+  // ---- tooltips (a small handler instead of vega-tooltip) ------------------------------------
+  const tip = $("gj-tip");
+  function tooltip(handler, event, item, value) {
+    if (value == null || value === "" || !event) { tip.style.display = "none"; return; }
+    tip.innerHTML = typeof value === "object"
+      ? "<table>" + Object.entries(value).map(([k, v]) =>
+        `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("") + "</table>"
+      : esc(value);
+    tip.style.display = "block";
+    const pad = 14, w = tip.offsetWidth, h = tip.offsetHeight;
+    let x = event.clientX + pad, y = event.clientY + pad;
+    if (x + w > window.innerWidth - 4) x = event.clientX - w - pad;
+    if (y + h > window.innerHeight - 4) y = event.clientY - h - pad;
+    tip.style.left = Math.max(4, x) + "px";
+    tip.style.top = Math.max(4, y) + "px";
+  }
+
+  // ---- curves: int16 arrays, base64 ----------------------------------------------------------
+  const C = D.curves;
+  const Q = {};
+  function dec(b64) {
+    const s = atob(b64), u = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i);
+    return new Int16Array(u.buffer);
+  }
+  if (C) for (const k of ["train_loss", "test_loss", "train_acc", "test_acc"]) Q[k] = dec(C[k]);
+  function curveRows(i, phase, label) {
+    const out = [];
+    if (!C) return out;
+    const steps = C.steps[C.step_of[i]], W = C.width;
+    for (const split of ["train", "test"]) {
+      const lq = Q[split + "_loss"], aq = Q[split + "_acc"];
+      for (let j = 0; j < steps.length; j++) {
+        const a = lq[i * W + j], b = aq[i * W + j];
+        out.push({
+          i, phase, label, split, step: steps[j],
+          loss: a === C.missing ? null : Math.pow(10, a / C.loss_q),
+          acc: b === C.missing ? null : b / C.acc_q,
+        });
+      }
+    }
+    return out;
+  }
+
+  // ---- the classification rules (must agree with grokjax.phases) -----------------------------
+  const prec = (t) => (D.f32 ? Math.fround(t) : t);  // thresholds at the curves' precision
+  function classify(r, rule) {
+    if (r.diverged) return "diverged";
+    const p = rule.params;
+    if (rule.name === "loss") {
+      // Written as grokjax.phases.LossRule: NaN fails the "<=" tests.
+      if (!(num(r.min_train_loss) <= prec(p.min_train))) return "fail";
+      if (!(num(r.min_test_loss) <= prec(p.min_test))) return "memorize";
+      if (num(r.max_loss_ratio) < p.ratio) return "generalize";
+      return "grok";
+    }
+    // grokjax.phases.AccuracyRule on first-reach steps precomputed in Python.
+    const A = D.acc, k = A.grid.indexOf(p.threshold);
+    const tr = num(A.train[k][r.i]), te = num(A.test[k][r.i]);
+    if (Number.isNaN(tr)) return "fail";
+    if (Number.isNaN(te)) return "memorize";
+    return te - tr < p.delay ? "generalize" : "grok";
+  }
+
+  // ---- state ---------------------------------------------------------------------------------
+  const runsData = D.specs.main.data.find((d) => d.name === "runs");
+  const base = runsData.values.map(copy);
+  const label = (r) => {
+    const parts = [];
+    for (const [role, f] of [["x", "cx"], ["y", "cy"], ["facet", "cf"]]) {
+      if (D.axes[role]) parts.push(D.axes[role] + " " + r[f]);
+    }
+    if (r.within) parts.push(r.within);
+    return parts.join(" · ") || r.run_id;
+  };
+  const stored = { name: D.rule.name, params: Object.assign({}, D.rule.params) };
+  const rule = { name: stored.name, params: Object.assign({}, stored.params) };
+  const saved = { loss: null, accuracy: null };  // last params of each rule while switched away
+  let live = base.map(copy);
+  let selected = D.default_cell;
+  let views = {};
+
+  function classifyAll() {
+    live = base.map((r) => {
+      const o = copy(r);
+      o.phase = classify(r, rule);
+      o.changed = o.phase !== r.stored;
+      return o;
+    });
+  }
+
+  // ---- views ---------------------------------------------------------------------------------
+  async function makeView(spec, el) {
+    const res = await vegaEmbed(el, spec, {
+      mode: "vega", renderer: "svg", actions: false, hover: true, tooltip,
+    });
+    return res.view;
+  }
+  const replace = (view, name, rows) =>
+    view.change(name, view.changeset().remove(() => true).insert(rows));
+
+  async function pushRuns() {
+    replace(views.main, "runs", live);
+    await views.main.runAsync();
+  }
+
+  function counts() {
+    const per = new Map(D.layout.facet_order.map((f) => [f, Object.fromEntries(PH.map((p) => [p, 0]))]));
+    const tot = Object.fromEntries(PH.map((p) => [p, 0]));
+    for (const r of live) {
+      if (!per.has(r.cf)) per.set(r.cf, Object.fromEntries(PH.map((p) => [p, 0])));
+      per.get(r.cf)[r.phase]++;
+      tot[r.phase]++;
+    }
+    return { per, tot };
+  }
+
+  function renderCounts() {
+    const { per, tot } = counts();
+    const n = live.length, shown = PH.filter((p) => p !== "diverged" || tot.diverged > 0);
+    $("gj-legend").innerHTML = shown.map((p) =>
+      `<span class="chip"><i style="background:${D.colors[p]}"></i>${p} <b>${tot[p]}</b>` +
+      `<small>${pct(tot[p], n)}</small></span>`).join("");
+    const changed = live.filter((r) => r.changed).length;
+    $("gj-changed").textContent = changed
+      ? `${changed} of ${n} runs are classified differently from the stored phases (ringed dots).`
+      : `All ${n} runs keep their stored phase.`;
+    $("gj-changed").className = changed ? "changed on" : "changed";
+    const fa = D.axes.facet;
+    let h = `<thead><tr><th>${esc(fa || "")}</th>` +
+      shown.map((p) => `<th><i style="background:${D.colors[p]}"></i>${p}</th>`).join("") +
+      "<th>runs</th><th class=bar></th></tr></thead><tbody>";
+    const rows = [...per.entries()];
+    if (rows.length > 1 || !fa) rows.push(["all", tot]);
+    for (const [f, c] of rows) {
+      const t = PH.reduce((s, p) => s + c[p], 0);
+      const bar = shown.map((p) => c[p] ? `<span style="width:${(100 * c[p]) / (t || 1)}%;` +
+        `background:${D.colors[p]}" title="${p}: ${c[p]}"></span>` : "").join("");
+      h += `<tr${f === "all" ? ' class="total"' : ""}><th>${esc(f === "all" ? "all runs" :
+        (fa ? fa + " = " + f : f))}</th>` +
+        shown.map((p) => `<td>${c[p] || '<span class="zero">0</span>'}` +
+          `${c[p] ? `<small>${pct(c[p], t)}</small>` : ""}</td>`).join("") +
+        `<td>${t}</td><td class="bar"><div>${bar}</div></td></tr>`;
+    }
+    $("gj-counts").innerHTML = h + "</tbody>";
+  }
+
+  async function renderReps() {
+    if (!views.reps) return;
+    const taken = Object.fromEntries(PH.map((p) => [p, []]));
+    for (const i of D.order) {
+      const r = live[i];
+      if (taken[r.phase].length < D.reps_k) taken[r.phase].push(i);
+    }
+    const rows = [];
+    for (const p of PH) for (const i of taken[p]) rows.push(...curveRows(i, p, label(live[i])));
+    replace(views.reps, "reps", rows);
+    await views.reps.runAsync();
+  }
+
+  async function renderCell() {
+    const runs = live.filter((r) => r.key === selected);
+    if (!runs.length) { $("gj-cell-title").textContent = "Click a cell of the phase diagram."; return; }
+    const r0 = runs[0], parts = [];
+    for (const [role, f] of [["x", "cx"], ["y", "cy"], ["facet", "cf"]]) {
+      if (D.axes[role]) parts.push(`<b>${esc(D.axes[role])}</b> = ${esc(r0[f])}`);
+    }
+    const c = {};
+    for (const r of runs) c[r.phase] = (c[r.phase] || 0) + 1;
+    $("gj-cell-title").innerHTML = (parts.join(", ") || "all runs") + ` — ${runs.length} run` +
+      (runs.length === 1 ? "" : "s") + ": " + PH.filter((p) => c[p]).map((p) =>
+        `<span class="chip sm"><i style="background:${D.colors[p]}"></i>${p} <b>${c[p]}</b></span>`)
+        .join(" ");
+    if (!views.cell) return;
+    const rows = [];
+    for (const r of runs) rows.push(...curveRows(r.i, r.phase, label(r)));
+    replace(views.cell, "cell", rows);
+    await views.cell.runAsync();
+  }
+
+  async function select(key) {
+    selected = key;
+    views.main.signal("sel", key);
+    await views.main.runAsync();
+    await renderCell();
+  }
+
+  // ---- controls ------------------------------------------------------------------------------
+  const R = D.ranges;
+  const LOSS_CTRL = [
+    ["min_train", "fail if min train loss &gt;", R.loss, true],
+    ["min_test", "else memorize if min test loss &gt;", R.loss, true],
+    ["ratio", "else generalize if max test/train loss &lt;", R.ratio, true],
+  ];
+  const ACC_CTRL = [
+    ["threshold", "accuracy level reached", [0, D.acc.grid.length - 1], false],
+    ["delay", "else generalize if test follows within (steps)", R.delay, true],
+  ];
+
+  function ruleText() {
+    const p = rule.params;
+    if (rule.name === "loss") {
+      return `<b>fail</b> if min train loss &gt; ${fmt(p.min_train)}; else <b>memorize</b> if ` +
+        `min test loss &gt; ${fmt(p.min_test)}; else <b>generalize</b> if the largest test/train ` +
+        `loss ratio &lt; ${fmt(p.ratio)}; else <b>grok</b>. <b>diverged</b> (a NaN/inf loss) ` +
+        `overrides all. Losses were floored at ${fmt(p.floor)} before these numbers were taken.`;
+    }
+    return `Steps at which train and test accuracy first reach ${p.threshold}: <b>fail</b> if ` +
+      `train never does; else <b>memorize</b> if test never does; else <b>generalize</b> if ` +
+      `test gets there less than ${fmt(p.delay)} steps after train; else <b>grok</b>. ` +
+      `<b>diverged</b> overrides all.`;
+  }
+
+  let pending = false;
+  function schedule() {
+    $("gj-rule-text").innerHTML = ruleText();
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(async () => {
+      pending = false;
+      await update();
+    });
+  }
+
+  async function update() {
+    classifyAll();
+    renderCounts();
+    await pushRuns();
+    await renderCell();
+    await renderReps();
+    document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
+  }
+
+  function buildControls() {
+    const box = $("gj-sliders");
+    const ctrls = rule.name === "loss" ? LOSS_CTRL : ACC_CTRL;
+    box.innerHTML = "";
+    for (const [key, text, range, log] of ctrls) {
+      const id = "gj-" + key;
+      const div = document.createElement("div");
+      div.className = "ctrl";
+      const val = rule.params[key];
+      const pos = log ? Math.log10(val) : D.acc.grid.indexOf(val);
+      div.innerHTML = `<label for="${id}">${text}</label>` +
+        `<input type="range" id="${id}" min="${range[0]}" max="${range[1]}" ` +
+        `step="${log ? 0.05 : 1}" value="${pos}">` +
+        `<input type="text" class="val" id="${id}-val" value="${fmt(val)}" ` +
+        `${log ? "" : "readonly"} spellcheck="false">`;
+      box.appendChild(div);
+      const slider = div.querySelector("input[type=range]"), txt = div.querySelector(".val");
+      slider.addEventListener("input", () => {
+        const v = Number(slider.value);
+        rule.params[key] = log ? Number(Math.pow(10, v).toPrecision(3)) : D.acc.grid[v];
+        txt.value = fmt(rule.params[key]);
+        schedule();
+      });
+      if (log) {
+        txt.addEventListener("change", () => {
+          const v = Number(txt.value);
+          if (!(v > 0) || !Number.isFinite(v)) { txt.value = fmt(rule.params[key]); return; }
+          rule.params[key] = v;
+          slider.value = String(Math.log10(v));
+          schedule();
+        });
+      }
+    }
+  }
+
+  function initControls() {
+    for (const inp of document.querySelectorAll("input[name=gj-rule]")) {
+      inp.checked = inp.value === rule.name;
+      inp.addEventListener("change", () => {
+        if (!inp.checked || inp.value === rule.name) return;
+        saved[rule.name] = Object.assign({}, rule.params);
+        rule.name = inp.value;
+        rule.params = saved[rule.name] || (rule.name === stored.name
+          ? Object.assign({}, stored.params) : Object.assign({}, D.rule_defaults[rule.name]));
+        buildControls();
+        schedule();
+      });
+    }
+    $("gj-reset").addEventListener("click", () => {
+      rule.name = stored.name;
+      rule.params = Object.assign({}, stored.params);
+      saved.loss = saved.accuracy = null;
+      for (const inp of document.querySelectorAll("input[name=gj-rule]")) {
+        inp.checked = inp.value === rule.name;
+      }
+      buildControls();
+      schedule();
+    });
+    buildControls();
+    $("gj-rule-text").innerHTML = ruleText();
+  }
+
+  // ---- start ---------------------------------------------------------------------------------
+  async function main() {
+    const t0 = performance.now();
+    views.main = await makeView(D.specs.main, "#gj-main");
+    views.main.addEventListener("click", (event, item) => {
+      const d = item && item.datum;
+      if (d && typeof d.key === "string") select(d.key);
+    });
+    if (C) {
+      views.cell = await makeView(D.specs.cell, "#gj-cell");
+      views.reps = await makeView(D.specs.reps, "#gj-reps");
+    }
+    initControls();
+    await update();
+    if (selected) await select(selected);
+    window.grokjax = { D, views, live: () => live, rule, classify, select, update };
+    document.body.dataset.ready = "1";
+    document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
+  }
+  main().catch((e) => {
+    console.error(e);
+    $("gj-error").textContent = "The page failed to draw: " + e;
+  });
+})();

@@ -1,0 +1,433 @@
+"""The sweep page ``results/NAME/index.html`` (self-contained, offline) and its PNGs."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import html
+import json
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from grokjax.config import SETTINGS, SpecError
+from grokjax.report import charts
+from grokjax.report.axes import (
+    DEFAULTS,
+    ROLES,
+    check_axis_options,
+    fmt_value,
+)
+
+_HERE = Path(__file__).parent
+
+
+@functools.lru_cache(maxsize=1)
+def vega_bundle() -> str:
+    """Vega and vega-embed as one inline script (defines ``window.vegaEmbed``).
+
+    The specs are compiled to Vega in Python; the page uses vega-embed in ``mode: "vega"``.
+    (A Vega-only bundle would be 0.3 MB smaller, but ``javascript_bundle`` exports no usable
+    ``vega`` namespace: its ``window.vega`` is null.)
+    """
+    import vl_convert
+
+    js = vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;")
+    return js.replace("</script", "<\\/script")
+
+
+def _asset(name: str) -> str:
+    return (_HERE / name).read_text(encoding="utf-8")
+
+
+def to_vega(vl_spec: Mapping[str, Any]) -> dict[str, Any]:
+    import vl_convert
+
+    vg = vl_convert.vegalite_to_vega(vl_spec)
+    vg = json.loads(vg) if isinstance(vg, str) else vg
+    vg.pop("$schema", None)
+    return vg
+
+
+def _json_for_script(obj: Any) -> str:
+    s = json.dumps(obj, separators=(",", ":"), allow_nan=False, default=_default)
+    return s.replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading results
+# ---------------------------------------------------------------------------------------------
+
+
+def load(results_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The runs table and the manifest of ``results/NAME``."""
+    d = Path(results_dir)
+    mpath = d / "manifest.json"
+    manifest = json.loads(mpath.read_text()) if mpath.is_file() else {}
+    manifest.setdefault("sweep", d.name)
+    df = None
+    try:
+        from grokjax.store import load_results
+    except ImportError:
+        load_results = None
+    if load_results is not None:
+        df = load_results(d)
+    else:
+        parts = sorted((d / "runs").glob("part-*.parquet"))
+        if not parts:
+            raise FileNotFoundError(f"{d}: no results yet (no runs/part-*.parquet)")
+        df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    if df is None or len(df) == 0:
+        raise FileNotFoundError(f"{d}: the results hold no runs")
+    return df, manifest
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the page
+# ---------------------------------------------------------------------------------------------
+
+
+def _source(manifest: Mapping[str, Any]) -> str:
+    return str(manifest.get("source") or manifest.get("spec_source")
+               or f"results/{manifest.get('sweep', 'sweep')}")
+
+
+def resolve_options(df: pd.DataFrame, manifest: Mapping[str, Any],
+                    overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``[report]`` table of the stored spec, then explicit overrides (validated)."""
+    grid = charts.grid_of(df, manifest)
+    allowed = list(grid)
+    source = _source(manifest)
+    stored = dict(((manifest.get("spec") or {}).get("report")) or {})
+    stored_axes = {r: stored.get(r) for r in ROLES if stored.get(r) in allowed}
+    given = {r: overrides.get(r) for r in ROLES if overrides.get(r) is not None}
+    check_axis_options(source, given, allowed, where="")
+    # An override takes its axis away from any other stored role.
+    opts: dict[str, Any] = {r: v for r, v in stored_axes.items() if v not in given.values()}
+    opts.update(given)
+    for key in DEFAULTS:
+        v = overrides.get(key, stored.get(key))
+        if isinstance(v, int) and not isinstance(v, bool):
+            opts[key] = v
+    return charts.page_options(opts) | {r: opts.get(r) for r in ROLES}
+
+
+def _fixed_settings(df: pd.DataFrame, skip: set[str]) -> list[tuple[str, str]]:
+    out = []
+    for name in SETTINGS:
+        if name in skip or name not in df.columns:
+            continue
+        vals = {charts.value_key(v.tolist() if hasattr(v, "tolist") else v)
+                for v in df[name] if not _is_null(v)}
+        if len(vals) == 1:
+            v = next(v for v in df[name] if not _is_null(v))
+            out.append((name, fmt_value(v.tolist() if hasattr(v, "tolist") else v)))
+    return out
+
+
+def _is_null(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _first(df: pd.DataFrame, col: str) -> Any:
+    if col not in df.columns or not df[col].notna().any():
+        return None
+    return df[col].dropna().iloc[0]
+
+
+def _duration(seconds: float) -> str:
+    s = int(round(seconds))
+    if s < 120:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{s} s"
+    if s < 7200:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {(s % 3600) // 60} min"
+
+
+def _ranges(df: pd.DataFrame, rule: Mapping[str, Any]) -> dict[str, list[float]]:
+    def logs(cols: list[str]) -> np.ndarray:
+        vals = np.concatenate([pd.to_numeric(df[c], errors="coerce").to_numpy(float)
+                               for c in cols if c in df.columns] or [np.zeros(0)])
+        vals = vals[np.isfinite(vals) & (vals > 0)]
+        return np.log10(vals) if len(vals) else np.zeros(0)
+
+    p = rule["params"]
+    lo_loss = logs(["min_train_loss", "min_test_loss"])
+    lo = math.floor(min(lo_loss.min() if len(lo_loss) else -8, -8)) - 1
+    hi = math.ceil(max(lo_loss.max() if len(lo_loss) else 1, 1))
+    r = logs(["max_loss_ratio"])
+    rhi = math.ceil(max(r.max() if len(r) else 6, 6)) + 1
+    steps = pd.to_numeric(df["steps"], errors="coerce").max() if "steps" in df.columns else 1e5
+    ghi = math.ceil(math.log10(max(float(steps) if np.isfinite(steps) else 1e5, 10)))
+    for key in ("min_train", "min_test"):
+        if key in p and p[key] > 0:
+            lo, hi = min(lo, math.floor(math.log10(p[key]))), max(hi, math.ceil(math.log10(p[key])))
+    if p.get("ratio", 0) > 0:
+        rhi = max(rhi, math.ceil(math.log10(p["ratio"])) + 1)
+    if p.get("delay", 0) > 0:
+        ghi = max(ghi, math.ceil(math.log10(p["delay"])))
+    return {"loss": [max(lo, -30), min(hi, 10)], "ratio": [0, min(rhi, 30)], "delay": [0, ghi]}
+
+
+def build(df: pd.DataFrame, manifest: Mapping[str, Any], options: Mapping[str, Any]
+          ) -> dict[str, Any]:
+    """Everything the page and the PNGs need (specs, payload, text)."""
+    df = df.reset_index(drop=True)
+    name = str(manifest.get("sweep") or _first(df, "sweep") or "sweep")
+    rows, lay = charts.build_runs(df, manifest, options)
+    rule = charts.rule_of(df, manifest)
+    n = len(df)
+
+    # Curves: full resolution for the PNG, every k-th point quantised for the page.
+    have_curves = all(c in df.columns for c in (*charts.CURVES, "step"))
+    mats = {c: charts.curve_matrix(df[c]) for c in charts.CURVES} if have_curves else {}
+    step = charts.curve_matrix(df["step"]) if have_curves else np.zeros((n, 0))
+    stored = [r["stored"] for r in rows]
+    order = charts.rep_order(df)
+    k = int(options.get("curves_per_phase", DEFAULTS["curves_per_phase"]))
+    reps = charts.pick_reps(stored, order, k)
+    labels = [charts.run_label(r, lay) for r in rows]
+    default_cell = rows[reps[0]]["key"] if reps else rows[0]["key"]
+    for p in ("grok", "memorize", "generalize"):
+        got = [i for i in reps if stored[i] == p]
+        if got:
+            default_cell = rows[got[0]]["key"]
+            break
+
+    curves_payload = None
+    page_points = 0
+    if have_curves and step.shape[1]:
+        points = int(options.get("curve_points", DEFAULTS["curve_points"]))
+        lengths = np.isfinite(step).sum(1)
+        step_sets: list[list[int]] = []
+        set_index: dict[tuple, int] = {}
+        step_of = []
+        width = 0
+        keep_idx = []
+        for i in range(n):
+            idx = charts.downsample_index(int(lengths[i]), points)
+            s = tuple(int(v) for v in step[i, idx])
+            if s not in set_index:
+                set_index[s] = len(step_sets)
+                step_sets.append(list(s))
+            step_of.append(set_index[s])
+            keep_idx.append(idx)
+            width = max(width, len(idx))
+        page_points = width
+        packed = {}
+        for c in charts.CURVES:
+            q = np.full((n, width), charts.MISSING, dtype=np.int16)
+            quant = charts.quantize_loss if c.endswith("loss") else charts.quantize_acc
+            for i in range(n):
+                idx = keep_idx[i]
+                q[i, : len(idx)] = quant(mats[c][i, idx])
+            packed[c] = charts._b64(q)
+        curves_payload = {"width": width, "steps": step_sets, "step_of": step_of,
+                          "loss_q": charts.LOSS_Q, "acc_q": charts.ACC_Q,
+                          "missing": charts.MISSING, **packed}
+
+    # Accuracy rule: first-reach steps on a grid of levels (exact, from the full curves).
+    levels = sorted(set(charts.ACC_GRID) | (
+        {rule["params"]["threshold"]} if rule["name"] == "accuracy" else set()))
+    acc = {"grid": levels, "train": [], "test": []}
+    for lv in levels:
+        for split in ("train", "test"):
+            if have_curves:
+                col = df[f"{split}_acc"]
+                at = float(np.float32(lv)) if charts.is_float32(col) else lv
+                got = charts.first_reach(step, mats[f"{split}_acc"], at)
+                acc[split].append([None if np.isnan(v) else int(v) for v in got])
+            else:
+                acc[split].append([None] * n)
+
+    counts = {p: stored.count(p) for p in charts.PHASES}
+    title = f"{name}: phase diagram"
+    subtitle = f"{n:,} runs · " + " · ".join(f"{p} {counts[p]}" for p in charts.PHASES
+                                             if counts[p] or p != "diverged") + \
+        f" · {rule['name']} rule " + ", ".join(
+            f"{k_}={fmt_value(v)}" for k_, v in rule["params"].items())
+    main_vl = charts.phase_diagram_spec(rows, lay)
+    png_main_vl = charts.phase_diagram_spec(rows, lay, title=title, subtitle=subtitle)
+    rep_rows_full = charts.curve_rows(reps, stored, labels, step, mats) if have_curves else []
+    reps_png_vl = charts.reps_spec(
+        rep_rows_full, title=f"{name}: representative runs",
+        subtitle=f"up to {k} runs per phase (by run id); blue train, red test; "
+                 "loss on a log scale")
+
+    payload = {
+        "phases": list(charts.PHASES), "colors": charts.PHASE_COLORS,
+        "axes": {r: lay.axes[r] for r in ROLES},
+        "layout": {"facet_order": lay.order["facet"], "g": lay.g, "h": lay.h},
+        "rule": rule,
+        # grokjax.phases compares loss thresholds at the curves' precision (float32 on disk).
+        "f32": bool(have_curves and charts.is_float32(df["train_loss"])),
+        "rule_defaults": {"loss": {**charts.LOSS_DEFAULTS, **(
+            rule["params"] if rule["name"] == "loss" else {})},
+            "accuracy": {**charts.ACC_DEFAULTS, **(
+                rule["params"] if rule["name"] == "accuracy" else {})}},
+        "acc": acc,
+        "curves": curves_payload,
+        "order": order, "reps_k": k, "default_cell": default_cell,
+        "ranges": _ranges(df, rule),
+        "specs": {"main": to_vega(main_vl), "cell": to_vega(charts.cell_spec()),
+                  "reps": to_vega(charts.reps_spec([]))},
+    }
+    return {"name": name, "df": df, "rows": rows, "layout": lay, "rule": rule,
+            "payload": payload, "png_main": png_main_vl, "png_curves": reps_png_vl,
+            "have_curves": have_curves, "page_points": page_points,
+            "logged_points": int(step.shape[1]), "counts": counts, "k": k}
+
+
+def _html_parts(b: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, str]:
+    df, lay, name = b["df"], b["layout"], b["name"]
+    n = len(df)
+    e = html.escape
+    spec_raw = manifest.get("spec") or {}
+    desc = (spec_raw.get("sweep") or {}).get("description") or manifest.get("description") or ""
+    description = f'<p class="desc">{e(desc)}</p>' if desc else ""
+
+    grid = charts.grid_of(df, manifest)
+    varying = [a for a in (manifest.get("varying") or
+                           [k for k, v in grid.items() if len(v) > 1 and k != "seed"])]
+    seeds = len(grid.get("seed", [])) or (df["seed"].nunique() if "seed" in df.columns else 1)
+    shape = " × ".join(f"{len(grid[a])} {e(a)}" for a in varying if a in grid)
+    meta = [f"task <code>{e(str(_first(df, 'task') or '?'))}</code>",
+            f"<b>{n:,}</b> runs" + (f" = {shape} × {seeds} seed{'s' if seeds != 1 else ''}"
+                                     if shape else f" ({seeds} seed{'s' if seeds != 1 else ''})")]
+    spec_hash = manifest.get("spec_hash") or _first(df, "spec_hash")
+    if spec_hash:
+        meta.append(f"spec hash <code>{e(str(spec_hash))}</code>")
+    ver, commit = _first(df, "grokjax_version"), _first(df, "git_commit")
+    if ver or commit:
+        meta.append("grokjax " + e(str(ver or "?")) + (f" (<code>{e(str(commit)[:10])}</code>)"
+                                                     if commit else ""))
+    jax_v, backend, kind = (_first(df, c) for c in ("jax_version", "backend", "device_kind"))
+    if jax_v or backend:
+        meta.append(f"jax {e(str(jax_v or '?'))} on {e(str(backend or '?'))}"
+                    + (f" ({e(str(kind))})" if kind else ""))
+    if "wall_time_s" in df.columns and df["wall_time_s"].notna().any():
+        meta.append(f"training time {_duration(float(df['wall_time_s'].sum()))}")
+    created = _first(df, "created_at")
+    if created is not None:
+        meta.append(f"trained {e(str(created)[:19])}")
+
+    fixed = _fixed_settings(df, skip={*varying, "seed"})
+    fixed_html = ("fixed: " + " ".join(f"<code>{e(k)} = {e(v)}</code>" for k, v in fixed)
+                  if fixed else "")
+
+    ax, ay, af = (lay.axes[r] for r in ROLES)
+    where = []
+    if af:
+        where.append(f"one panel per <b>{e(af)}</b>")
+    if ax:
+        where.append(f"columns of cells by <b>{e(ax)}</b>")
+    if ay:
+        where.append(f"rows by <b>{e(ay)}</b> (small at the bottom)")
+    cell_runs = lay.g * lay.h
+    within = ", ".join(e(a) for a in lay.within) or "nothing else"
+    how = (f"Each dot is one training run ({n:,} in all)"
+           + (f": {', '.join(where)}." if where else ".")
+           + f" The runs of a cell differ only in {within} and sit in a small"
+           f" {lay.g}×{lay.h} grid inside it (as the explorable draws its seeds)."
+           if cell_runs > 1 else
+           f"Each dot is one training run ({n:,} in all)"
+           + (f": {', '.join(where)}." if where else "."))
+    how += (" Colour is the run's phase under the rule above: drag a threshold and the runs are"
+            " re-classified live from their stored summary numbers (a black ring marks a run"
+            " whose phase differs from the stored one). Hover a dot for its numbers; click a"
+            " cell to plot its runs' curves below.")
+
+    k = b["k"]
+    if b["have_curves"]:
+        curves = (
+            '<section>\n<h2>Curves of one cell</h2>\n<p class="how">Click a cell of the phase'
+            " diagram to plot its runs here. Colour = phase (live), solid = train,"
+            ' dashed = test; loss on a log scale.</p>\n<p id="gj-cell-title"></p>\n'
+            '<div id="gj-cell" class="chart"></div>\n</section>\n'
+            f'<section>\n<h2>Representative runs</h2>\n<p class="how">Up to {k} run'
+            f"{'s' if k != 1 else ''} of each phase under the current rule (taken in run-id"
+            " order, so they spread over the grid): <span style=\"color:"
+            f"{charts.SPLIT_COLORS['train']}\">train</span> and <span style=\"color:"
+            f"{charts.SPLIT_COLORS['test']}\">test</span> loss (log scale, top) and"
+            ' accuracy (bottom).</p>\n<div id="gj-reps" class="chart"></div>\n</section>')
+    else:
+        curves = ('<section>\n<h2>Curves</h2>\n<p id="gj-cell-title"></p>\n<p class="how">'
+                  "These results hold no curves.</p>\n</section>")
+
+    import vl_convert
+
+    pts = b["page_points"]
+    footer = (f"Written by grokjax {e(str(ver or ''))} on "
+              f"{_dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')} from "
+              f"<code>results/{e(name)}</code>. ")
+    if b["have_curves"]:
+        footer += (f"Curves on this page keep {pts} of {b['logged_points']} logged points per "
+                   "run (every k-th and the last), quantised to 0.23% of the loss and 1e-4 of "
+                   "the accuracy; <code>curves.png</code> and <code>phase_diagram.png</code> "
+                   "use all points. ")
+    footer += (f"Self-contained: Vega {e(vl_convert.get_vega_version())} and vega-embed "
+               f"{e(vl_convert.get_vega_embed_version())} are inlined; the page makes no "
+               "network request.")
+    return {"TITLE": e(name), "DESCRIPTION": description, "META": " · ".join(meta),
+            "FIXED": fixed_html, "HOW": how, "CURVES": curves, "FOOTER": footer,
+            "VERSION": e(str(ver or ""))}
+
+
+def render_html(df: pd.DataFrame, manifest: Mapping[str, Any], *, x: str | None = None,
+                y: str | None = None, facet: str | None = None,
+                options: Mapping[str, Any] | None = None, _built: dict | None = None) -> str:
+    """The self-contained page (a string).  ``x``/``y``/``facet`` override the axis choice."""
+    b = _built or build(df, manifest, resolve_options(
+        df, manifest, {**(options or {}), "x": x, "y": y, "facet": facet}))
+    parts = _html_parts(b, manifest)
+    parts["BUNDLE"] = vega_bundle()
+    parts["DATA"] = _json_for_script(b["payload"])
+    parts["PAGE_JS"] = _asset("page.js").replace("</script", "<\\/script")
+    template = _asset("template.html")
+    return re.sub(r"__([A-Z_]+)__", lambda m: parts.get(m.group(1), m.group(0)), template)
+
+
+def write_png(vl_spec: Mapping[str, Any], path: Path, scale: float = 2.0) -> Path:
+    import vl_convert
+
+    path.write_bytes(vl_convert.vegalite_to_png(vl_spec, scale=scale))
+    return path
+
+
+def write_report(results_dir: str | Path, *, x: str | None = None, y: str | None = None,
+                 facet: str | None = None, png: bool = True) -> Path:
+    """Write ``results_dir/index.html`` (and ``phase_diagram.png``, ``curves.png``)."""
+    d = Path(results_dir)
+    df, manifest = load(d)
+    opts = resolve_options(df, manifest, {"x": x, "y": y, "facet": facet})
+    b = build(df, manifest, opts)
+    out = d / "index.html"
+    tmp = d / ".index.html.tmp"
+    tmp.write_text(render_html(df, manifest, _built=b), encoding="utf-8")
+    tmp.replace(out)
+    if png:
+        write_png(b["png_main"], d / "phase_diagram.png")
+        if b["have_curves"]:
+            write_png(b["png_curves"], d / "curves.png")
+    return out
+
+
+__all__ = ["SpecError", "build", "load", "render_html", "resolve_options", "write_report"]

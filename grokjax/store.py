@@ -1,0 +1,228 @@
+"""Results on disk: atomic Parquet part files, the manifest, a folder lock, ``load_results``.
+
+Layout of ``results/NAME/``::
+
+    manifest.json          the sweep spec, its hash, versions, device, timings
+    runs/part-*.parquet    one row per run (written to a dot-file first, then renamed)
+    index.html, *.png      the report
+    .lock                  held (flock) while a sweep writes the folder
+
+A run is done when its row is in a part file; re-running a sweep trains only what is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import json
+import os
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from grokjax.config import SETTINGS
+
+CURVE_FLOAT = pa.list_(pa.float32())
+
+
+class ResultsError(RuntimeError):
+    """A results folder is missing, locked, inconsistent or unwritable (CLI: exit status 2)."""
+
+
+def _arrow_type(name: str) -> pa.DataType | None:
+    s = SETTINGS.get(name)
+    if s is not None:
+        return {int: pa.int64(), float: pa.float64(), str: pa.string(), bool: pa.bool_(),
+                list: pa.list_(pa.int64())}[s.type]
+    return None
+
+
+def to_arrow(df: pd.DataFrame) -> pa.Table:
+    """A typed Arrow table: settings by their declared type, curves as list<float32>.
+
+    Built with pandas metadata, so plain ``pandas.read_parquet`` restores nullable integer and
+    boolean columns (``Int64``, ``boolean``) instead of floats and objects.
+    """
+    fields = []
+    for col in df.columns:
+        t = _arrow_type(col)
+        if t is None:
+            values = df[col]
+            first = next((v for v in values if v is not None), None)
+            if col == "step":
+                t = pa.list_(pa.int64())
+            elif isinstance(first, (np.ndarray, list)):
+                t = CURVE_FLOAT
+            elif str(values.dtype) in ("Int64", "int64", "int32"):
+                t = pa.int64()
+            else:
+                t = pa.array(values, from_pandas=True).type
+        fields.append(pa.field(col, t))
+    return pa.Table.from_pandas(df, schema=pa.schema(fields), preserve_index=False)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _writable(folder: Path, what: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ResultsError(f"{folder}: cannot create the results folder ({e.strerror})") from None
+    if not os.access(folder, os.W_OK):
+        raise ResultsError(f"{folder}: the results folder is not writable; cannot write {what}")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a hidden temp file in the same folder, fsync, then rename over ``path``."""
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        full = " (the disk is full)" if e.errno == errno.ENOSPC else ""
+        raise ResultsError(f"{path}: could not write{full}: {e.strerror}; nothing already "
+                           "written was changed") from None
+    _fsync_dir(path.parent)
+
+
+def write_part(results_dir: Path, df: pd.DataFrame, tag: str = "p0") -> Path:
+    """Write rows as a new part file, atomically.  Returns its path."""
+    runs = Path(results_dir) / "runs"
+    _writable(runs, "result rows")
+    table = to_arrow(df.reset_index(drop=True))
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    path = runs / f"part-{tag}-{stamp}-{uuid.uuid4().hex[:6]}.parquet"
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    atomic_write_bytes(path, sink.getvalue().to_pybytes())
+    return path
+
+
+def part_files(results_dir: Path) -> list[Path]:
+    runs = Path(results_dir) / "runs"
+    return sorted(runs.glob("part-*.parquet")) if runs.is_dir() else []
+
+
+def done_run_ids(results_dir: Path) -> set[str]:
+    """Run ids already on disk (only the run_id column is read)."""
+    ids: set[str] = set()
+    for part in part_files(results_dir):
+        try:
+            ids.update(pq.read_table(part, columns=["run_id"]).column(0).to_pylist())
+        except (pa.ArrowInvalid, OSError) as e:
+            raise ResultsError(f"{part}: corrupt part file ({e}); move it away (its runs will "
+                               "be trained again) or start over with --restart") from None
+    return ids
+
+
+def _resolve_dir(path: str | Path) -> Path:
+    p = Path(path)
+    if p.name == "runs" and not (p / "runs").exists():
+        p = p.parent
+    if not p.exists() and not p.is_absolute() and len(p.parts) == 1:
+        p = Path("results") / p  # a bare sweep name
+    return p
+
+
+def load_results(path: str | Path, *, allow_mixed: bool = False) -> pd.DataFrame:
+    """All rows of a results folder as one DataFrame (``results/NAME`` or a bare NAME)."""
+    p = _resolve_dir(path)
+    parts = part_files(p)
+    if not parts:
+        raise ResultsError(f"{p}: no results here (no runs/part-*.parquet); run "
+                           f"`python -m grokjax sweep sweeps/NAME.toml` first")
+    try:
+        df = pd.concat([pq.read_table(f).to_pandas() for f in parts], ignore_index=True)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise ResultsError(f"{p}: a part file could not be read ({e})") from None
+    for col in ("train_acc_step_90", "test_acc_step_90", "train_acc_step_99",
+                "test_acc_step_99", "grok_delay", "nan_step"):
+        if col in df:
+            df[col] = df[col].astype("Int64")
+    hashes = df["spec_hash"].unique() if "spec_hash" in df else []
+    if len(hashes) > 1 and not allow_mixed:
+        raise ResultsError(f"{p}: rows from {len(hashes)} different sweep specs are mixed here "
+                           f"(spec_hash {', '.join(map(str, hashes))}); re-run the sweep with "
+                           "--restart, or pass allow_mixed=True")
+    dup = df["run_id"].duplicated()
+    if dup.any():
+        # Only possible if part files were copied by hand: keep the newest row of each run.
+        df = df[~df["run_id"].duplicated(keep="last")].reset_index(drop=True)
+    return df
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    p = _resolve_dir(path) / "manifest.json"
+    if not p.is_file():
+        raise ResultsError(f"{p.parent}: no manifest.json; not a grokjax results folder")
+    try:
+        return json.loads(p.read_text())
+    except json.JSONDecodeError as e:
+        raise ResultsError(f"{p}: corrupt manifest ({e})") from None
+
+
+def write_manifest(results_dir: Path, manifest: Mapping[str, Any]) -> None:
+    _writable(Path(results_dir), "manifest.json")
+    blob = json.dumps(manifest, indent=2, sort_keys=True, default=str).encode()
+    atomic_write_bytes(Path(results_dir) / "manifest.json", blob)
+
+
+def rewrite_parts(results_dir: Path, fn) -> int:
+    """Apply ``fn(df) -> df`` to every part file in place (each replaced atomically)."""
+    n = 0
+    for part in part_files(results_dir):
+        df = pq.read_table(part).to_pandas()
+        sink = pa.BufferOutputStream()
+        pq.write_table(to_arrow(fn(df)), sink, compression="zstd")
+        atomic_write_bytes(part, sink.getvalue().to_pybytes())
+        n += len(df)
+    return n
+
+
+def clear_runs(results_dir: Path) -> None:
+    for part in part_files(results_dir):
+        part.unlink()
+
+
+@contextlib.contextmanager
+def folder_lock(results_dir: Path) -> Iterator[None]:
+    """Exclusive lock on a results folder; a second writer gets a clear error at once.
+
+    flock is released by the kernel when the holder dies, so a killed sweep never leaves a
+    stale lock behind.
+    """
+    _writable(Path(results_dir), "the lock file")
+    fd = os.open(Path(results_dir) / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+            raise ResultsError(f"{results_dir}: another sweep is writing this folder "
+                               f"({holder or 'pid unknown'}); wait for it or use another "
+                               "--out folder") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {os.uname().nodename}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
