@@ -18,6 +18,15 @@ def _add_sweep(sub) -> None:
     p.add_argument("--restart", action="store_true",
                    help="discard the folder's existing rows instead of resuming")
     p.add_argument("--chunk-size", type=int, help="runs vmapped together (default: per backend)")
+    p.add_argument("--workers", type=int,
+                   help="processes on this host (default: one pinned per core on CPU, 1 on "
+                        "GPU/TPU)")
+    p.add_argument("--memory-budget", help="bytes for one chunk, e.g. 2GiB (default: a safe "
+                                           "share of the device's memory)")
+    p.add_argument("--coordinator", help="multi-host: HOST:PORT of process 0 "
+                                         "(or GROKJAX_COORDINATOR)")
+    p.add_argument("--num-processes", type=int, help="multi-host: number of processes")
+    p.add_argument("--process-id", type=int, help="multi-host: this process's id, 0..N-1")
     p.add_argument("--quiet", action="store_true", help="no progress bar (CI, logs)")
     p.add_argument("--no-report", action="store_true", help="skip writing index.html")
 
@@ -52,18 +61,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _sweep(args) -> int:
-    from grokjax.config import load_spec
+    from grokjax.config import SpecError, load_spec
+    from grokjax.distributed import initialize
     from grokjax.engine import EngineOptions, run_sweep
+    from grokjax.plan import parse_bytes
 
     spec = load_spec(args.spec)
     options = EngineOptions.from_mapping(spec.engine, spec.source)
-    if args.chunk_size is not None:
-        if args.chunk_size < 1:
-            print("error: --chunk-size must be >= 1", file=sys.stderr)
-            return 2
-        options = EngineOptions(**{**options.__dict__, "chunk_size": args.chunk_size})
+    for flag in ("chunk_size", "workers"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            raise SpecError("command line", f"--{flag.replace('_', '-')}", "must be >= 1")
+    try:
+        budget = parse_bytes(args.memory_budget) if args.memory_budget else None
+        cluster = initialize(args.coordinator, args.num_processes, args.process_id)
+    except ValueError as e:
+        raise SpecError("command line", "", str(e)) from None
+    options = options.replace(chunk_size=args.chunk_size, workers=args.workers,
+                              memory_budget=budget)
     report = run_sweep(spec, args.out, options=options, restart=args.restart,
-                       quiet=args.quiet, report=not args.no_report)
+                       quiet=args.quiet, report=not args.no_report, cluster=cluster)
     if args.quiet:
         print(report.line())
     return 0
@@ -76,7 +92,9 @@ def _validate(args) -> int:
     spec = load_spec(args.spec)
     est = estimate_runs(spec)
     print(f"{spec.source}: ok -- {est['runs']} runs in {est['groups']} compiled groups, "
-          f"{est['model_steps']:,} model-steps; varying: {', '.join(spec.varying) or 'none'}")
+          f"{est['chunks']} chunks of up to {est['chunk_size']} runs, {est['workers']} "
+          f"workers, {est['model_steps']:,} model-steps; varying: "
+          f"{', '.join(spec.varying) or 'none'}")
     return 0
 
 
@@ -137,15 +155,20 @@ def _settings(args) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from grokjax.config import SpecError
+    from grokjax.plan import PlanError
     from grokjax.store import ResultsError
+    from grokjax.workers import WorkerError
 
     handlers = {"sweep": _sweep, "validate": _validate, "classify": _classify,
                 "report": _report, "status": _status, "settings": _settings}
     try:
         return handlers[args.cmd](args)
-    except (SpecError, ResultsError) as e:
+    except (SpecError, ResultsError, PlanError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except (WorkerError, TimeoutError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted: rows already written are kept; run the same command again to "
               "resume", file=sys.stderr)

@@ -302,7 +302,7 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>", name: str | None
     """Validate a parsed sweep table.  Raises SpecError naming ``source`` and the key."""
     for sec in data:
         if sec not in SECTIONS:
-            raise SpecError(source, f"[{sec}]", f"unknown table; allowed: "
+            raise SpecError(source, f"[{sec}]", "unknown table; allowed: "
                             + ", ".join(f"[{s}]" for s in SECTIONS))
         if not isinstance(data[sec], dict):
             raise SpecError(source, sec, f"must be a table [{sec}]; got {_typename(data[sec])}")
@@ -383,11 +383,11 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>", name: str | None
 
 def _check_stage_options(spec: SweepSpec) -> None:
     """Options of later stages are validated by their own modules, imported lazily."""
-    from grokjax import engine, phases  # noqa: PLC0415 - avoid an import cycle
+    from grokjax import engine, phases
 
     phases.rule_from_options(spec.phases, source=spec.source)
     engine.EngineOptions.from_mapping(spec.engine, source=spec.source)
-    from grokjax.report import axes  # noqa: PLC0415
+    from grokjax.report import axes
 
     axes.check_report_options(spec, spec.report)
 
@@ -479,15 +479,15 @@ def expand(spec: SweepSpec) -> list[dict[str, Any]]:
 
     runs, seen = [], {}
     for combo in itertools.product(*(spec.grid[a] for a in axes)):
-        point = dict(zip(axes, combo))
+        point = dict(zip(axes, combo, strict=True))
         if spec.data_seeds == "per_seed":
             point["data_seed"] = point["seed"]
         cfg = resolve(task, {**spec.fixed, **point}, spec.source, where)
         rid = run_id(cfg)
         if rid in seen:  # e.g. two fixed_embed lists that resolve to the same run
             raise SpecError(spec.source, "[grid]", f"two grid points give the same run: "
-                            f"{seen[rid]} and {dict(zip(axes, combo))}")
-        seen[rid] = dict(zip(axes, combo))
+                            f"{seen[rid]} and {dict(zip(axes, combo, strict=True))}")
+        seen[rid] = dict(zip(axes, combo, strict=True))
         cfg["run_id"] = rid
         runs.append(cfg)
     return runs

@@ -1,237 +1,37 @@
-"""The sweep engine: group runs by static shape, chunk, train vmapped chunks, write rows.
+"""The sweep: plan chunks, train this process's share (in pinned workers on CPU), record it.
 
-The host loop drives chunks of runs and segments of steps; between them (never inside jit) it
-updates progress, writes Parquet parts and records what is done, so an interrupted sweep
-resumes where it stopped.
+The host loop drives chunks of runs and segments of steps; between them -- never inside jit --
+it updates progress, writes Parquet parts and records what is done, so an interrupted sweep
+resumes where it stopped with no run lost or doubled.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import functools
-import math
 import os
-import subprocess
 import sys
 import time
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import jax
-import numpy as np
-import pandas as pd
 
-from grokjax import phases, problem, store
-from grokjax.config import SETTINGS, STATIC, SpecError, SweepSpec
-from grokjax.static import Static
-from grokjax.summary import NULLABLE_INT, summarize
-from grokjax.train import METRICS, HParams, metrics_of, init_state, run_segment
+from grokjax import phases, store
+from grokjax.config import SweepSpec
+from grokjax.distributed import Cluster, wait_for
+from grokjax.plan import (
+    EngineOptions,
+    PlanError,
+    default_budget,
+    group_runs,
+    plan_chunks,
+    resolved_workers,
+)
+from grokjax.runner import COMPILES, ChunkDone, execute_chunks, provenance, train_chunk
 
-# ---------------------------------------------------------------------------------------------
-# Options
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class EngineOptions:
-    """How a sweep is executed (never what it computes: results do not depend on these).
-
-    chunk_size: runs vmapped together (None: per backend -- small on CPU where activations
-      must stay in cache, wide on GPU/TPU).
-    bucket_train_size: group runs by exact train size (no padded rows, one program per size)
-      instead of padding every run of a group to the group's largest train set.
-    segment_steps: steps per compiled call; the host reports progress between calls.
-    flush_rows / flush_seconds: write a Parquet part when this many rows are buffered or this
-      long has passed since the last write.
-    """
-
-    chunk_size: int | None = None
-    bucket_train_size: bool = True
-    segment_steps: int = 5000
-    flush_rows: int = 512
-    flush_seconds: float = 60.0
-
-    @classmethod
-    def from_mapping(cls, options: Mapping[str, Any], source: str = "<engine>"
-                     ) -> EngineOptions:
-        kinds = {"chunk_size": int, "bucket_train_size": bool, "segment_steps": int,
-                 "flush_rows": int, "flush_seconds": float}
-        kw = {}
-        for key, value in options.items():
-            where = f"[engine] {key}"
-            if key not in kinds:
-                raise SpecError(source, where, "unknown key; allowed: " + ", ".join(kinds))
-            want = kinds[key]
-            ok = isinstance(value, want) and not (want is not bool and isinstance(value, bool))
-            if want is float and isinstance(value, int) and not isinstance(value, bool):
-                ok, value = True, float(value)
-            if not ok:
-                raise SpecError(source, where, f"{value!r}: allowed: "
-                                f"{'true or false' if want is bool else want.__name__}")
-            if want is not bool and value <= 0:
-                raise SpecError(source, where, f"{value!r}: allowed: a number > 0")
-            kw[key] = value
-        return cls(**kw)
-
-    def resolved_chunk(self) -> int:
-        if self.chunk_size:
-            return self.chunk_size
-        return 4 if jax.default_backend() == "cpu" else 1024
-
-
-# ---------------------------------------------------------------------------------------------
-# Grouping
-# ---------------------------------------------------------------------------------------------
-
-
-def group_runs(runs: Sequence[Mapping[str, Any]], bucket_train_size: bool = True
-               ) -> dict[Static, list[dict]]:
-    """Runs by static configuration.  ``train_pad`` is the longest train set in the group."""
-    by_key: dict[tuple, list[dict]] = defaultdict(list)
-    for r in runs:
-        key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(r.items())
-                    if k in SETTINGS and SETTINGS[k].role == STATIC)
-        if bucket_train_size:
-            key += (("train_size", r["train_size"]),)
-        by_key[key].append(dict(r))
-    groups = {}
-    for members in by_key.values():
-        pad = max(r["train_size"] for r in members)
-        # Sort by data seed so chunks can share one data set (passed unbatched to vmap).
-        members.sort(key=lambda r: r["data_seed"])
-        groups[Static.from_config(members[0], train_pad=pad)] = members
-    return groups
-
-
-# ---------------------------------------------------------------------------------------------
-# Compiled programs (one set per static configuration)
-# ---------------------------------------------------------------------------------------------
-
-
-@functools.cache
-def _programs(static: Static, shared_data: bool, n_blocks: int):
-    d_axis = None if shared_data else 0
-
-    # The gj_ names let CompileStats tell the engine's programs from incidental ones.
-    def gj_data(seeds):
-        return (problem.make_data(static, seeds) if shared_data
-                else jax.vmap(lambda s: problem.make_data(static, s))(seeds))
-
-    def gj_start(hp, data):
-        state = init_state(static, hp, data)
-        return state, metrics_of(static, hp, data, state)
-
-    def gj_segment(hp, data, state):
-        return run_segment(static, hp, data, state, n_blocks)
-
-    return (jax.jit(gj_data),
-            jax.jit(jax.vmap(gj_start, in_axes=(0, d_axis))),
-            jax.jit(jax.vmap(gj_segment, in_axes=(0, d_axis, 0)), donate_argnums=2))
-
-
-def _segment_blocks(static: Static, segment_steps: int) -> int:
-    """Largest divisor of the run's block count that fits in ``segment_steps`` steps, so every
-    segment has the same length and compiles once."""
-    total = static.steps // static.log_every
-    target = max(1, segment_steps // static.log_every)
-    return max(d for d in range(1, min(total, target) + 1) if total % d == 0)
-
-
-def train_chunk(static: Static, configs: Sequence[Mapping[str, Any]], *, size: int | None = None,
-                segment_steps: int = 5000, on_segment=None) -> tuple[dict[str, np.ndarray],
-                                                                     dict[str, np.ndarray]]:
-    """Train runs of one group together.  Returns (curves name -> R x L, final diverged info).
-
-    ``size`` pads the chunk (repeating the last run) so every chunk of a group has the same
-    shape and the group compiles once; padded rows are dropped.
-    """
-    static.check_precision()
-    n_real = len(configs)
-    padded = list(configs) + [configs[-1]] * ((size or n_real) - n_real)
-    hp = HParams.from_configs(padded, static.dtype)
-    shared = len({c["data_seed"] for c in padded}) == 1
-    n_blocks = _segment_blocks(static, segment_steps)
-    make, start, segment = _programs(static, shared, n_blocks)
-    seeds = np.array([c["data_seed"] for c in padded], np.uint32)
-    data = make(seeds[0] if shared else seeds)
-    state, m0 = start(hp, data)
-    chunks = [jax.tree.map(lambda x: np.asarray(x)[:, None], m0)]
-    for _ in range(static.steps // static.log_every // n_blocks):
-        state, m = segment(hp, data, state)
-        chunks.append(jax.tree.map(np.asarray, m))
-        if on_segment is not None:
-            on_segment(n_real * n_blocks * static.log_every)
-    curves = {k: np.concatenate([c[k] for c in chunks], axis=1)[:n_real] for k in METRICS}
-    info = {"diverged": ~np.asarray(state.alive)[:n_real],
-            "nan_step": np.asarray(state.nan_step)[:n_real]}
-    return curves, info
-
-
-# ---------------------------------------------------------------------------------------------
-# Rows
-# ---------------------------------------------------------------------------------------------
-
-
-@functools.cache
-def provenance() -> dict[str, str]:
-    import grokjax
-
-    commit = "unknown"
-    with_git = Path(grokjax.__file__).resolve().parent.parent
-    try:
-        out = subprocess.run(["git", "-C", str(with_git), "rev-parse", "HEAD"],
-                             capture_output=True, text=True, timeout=5)
-        if out.returncode == 0:
-            commit = out.stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    dev = jax.devices()[0]
-    return {"grokjax_version": grokjax.__version__, "git_commit": commit,
-            "jax_version": jax.__version__, "backend": jax.default_backend(),
-            "device_kind": dev.device_kind}
-
-
-def build_rows(spec: SweepSpec, spec_hash: str, static: Static, configs: Sequence[Mapping],
-               curves: dict[str, np.ndarray], info: dict[str, np.ndarray], wall_s: float,
-               rule) -> pd.DataFrame:
-    """One row per run: identity, configuration, summary, phase, curves, provenance."""
-    n = len(configs)
-    steps_L = np.arange(static.n_logs, dtype=np.int64) * static.log_every
-    cols: dict[str, Any] = {
-        "sweep": [spec.name] * n, "run_id": [c["run_id"] for c in configs],
-        "spec_hash": [spec_hash] * n, "group": [group_id(static)] * n}
-    for name, s in SETTINGS.items():
-        values = [c.get(name) for c in configs]
-        # Nullable dtypes: a setting another task uses is null here, and stays typed on disk.
-        cols[name] = (pd.array(values, dtype="Int64") if s.type is int else
-                      pd.array(values, dtype="boolean") if s.type is bool else values)
-    for k, v in summarize(curves, steps_L).items():
-        cols[k] = pd.array(v, dtype="Int64") if k in NULLABLE_INT else v
-    cols["diverged"] = info["diverged"]
-    nan_step = np.where(info["diverged"], info["nan_step"], np.nan)
-    cols["nan_step"] = pd.array(nan_step, dtype="Int64")
-    cols["step"] = [steps_L] * n
-    for k in METRICS:
-        cols[k] = list(curves[k].astype(np.float32))
-    for k, v in provenance().items():
-        cols[k] = [v] * n
-    cols["wall_time_s"] = [wall_s / n] * n
-    cols["created_at"] = [dt.datetime.now(dt.UTC).isoformat(timespec="seconds")] * n
-    return phases.classify_frame(pd.DataFrame(cols), rule)
-
-
-def group_id(static: Static) -> str:
-    from grokjax.config import _hash
-
-    return _hash(dataclasses.asdict(static), 8)
-
-
-# ---------------------------------------------------------------------------------------------
-# The sweep
-# ---------------------------------------------------------------------------------------------
+__all__ = ["EngineOptions", "PlanError", "SweepReport", "group_runs", "plan_chunks",
+           "run_sweep", "train_chunk"]
 
 
 @dataclasses.dataclass
@@ -242,8 +42,11 @@ class SweepReport:
     n_done_before: int
     n_trained: int
     n_groups: int
+    n_chunks: int
     n_programs: int
     n_diverged: int
+    workers: int
+    chunk_size: int
     wall_s: float
     compile_s: float
     model_steps: int
@@ -256,9 +59,9 @@ class SweepReport:
         return (f"{self.name}: {self.n_runs} runs ({self.n_done_before} already done, "
                 f"{self.n_trained} trained) in {self.n_groups} compiled groups, "
                 f"{self.n_programs} programs compiled ({self.compile_s:.1f} s); "
-                f"{self.wall_s:.1f} s, "
-                f"{self.model_steps_per_s:,.0f} model-steps/s, {self.n_diverged} diverged "
-                f"-> {self.out}")
+                f"{self.wall_s:.1f} s, {self.model_steps_per_s:,.0f} model-steps/s "
+                f"({self.workers} worker{'s' if self.workers > 1 else ''} x vmap width "
+                f"{self.chunk_size}), {self.n_diverged} diverged -> {self.out}")
 
 
 def manifest_for(spec: SweepSpec, spec_hash: str, n_runs: int, rule) -> dict[str, Any]:
@@ -274,8 +77,7 @@ def _check_existing(out: Path, spec_hash: str, restart: bool) -> None:
     if restart:
         store.clear_runs(out)
         return
-    mpath = out / "manifest.json"
-    if mpath.is_file():
+    if (out / "manifest.json").is_file():
         old = store.read_manifest(out).get("spec_hash")
         if old != spec_hash and store.part_files(out):
             raise store.ResultsError(
@@ -287,67 +89,118 @@ def _check_existing(out: Path, spec_hash: str, restart: bool) -> None:
                                  "rows. Use --restart to discard them, or another --out")
 
 
+class _Progress:
+    """tqdm over model-steps, with runs done, runs/s and divergences; silent when quiet."""
+
+    def __init__(self, total_steps: int, n_runs: int, desc: str, quiet: bool):
+        from tqdm.auto import tqdm
+
+        self.n_runs, self.runs_done, self.diverged = n_runs, 0, 0
+        self.t0 = time.perf_counter()
+        self.bar = tqdm(total=total_steps, unit="step", unit_scale=True, desc=desc,
+                        disable=quiet or os.environ.get("GROKJAX_QUIET") == "1",
+                        dynamic_ncols=True, smoothing=0.1, mininterval=0.5)
+
+    def steps(self, n: float) -> None:
+        self.bar.update(n)
+
+    def chunk(self, c: ChunkDone) -> None:
+        self.runs_done += c.n_trained
+        self.diverged += c.n_diverged
+        rate = self.runs_done / max(time.perf_counter() - self.t0, 1e-9)
+        self.bar.set_postfix_str(f"runs {self.runs_done}/{self.n_runs}, {rate:.2f} runs/s, "
+                                 f"diverged {self.diverged}", refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 def run_sweep(spec: SweepSpec, out: str | Path | None = None, *,
               options: EngineOptions | None = None, restart: bool = False,
-              quiet: bool = False, report: bool = True) -> SweepReport:
-    """Train every run of ``spec`` not yet on disk in ``out`` (default results/NAME)."""
+              quiet: bool = False, report: bool = True, cluster: Cluster | None = None,
+              wait_timeout_s: float = 24 * 3600) -> SweepReport:
+    """Train every run of ``spec`` not yet on disk in ``out`` (default ``results/NAME``).
+
+    On CPU the chunks are spread over one pinned worker process per core; on GPU/TPU each chunk
+    is sharded over the local devices.  Under ``jax.distributed`` (``cluster``) each process
+    trains its share of the chunks and process 0 waits for all before the report.
+    """
     options = options or EngineOptions.from_mapping(spec.engine, spec.source)
     rule = phases.rule_from_options(spec.phases, source=spec.source)
+    cluster = cluster or Cluster(jax.process_index(), jax.process_count())
     out = Path(out) if out is not None else Path("results") / spec.name
     runs = spec.runs()
     spec_hash = spec.spec_hash()
     t0 = time.perf_counter()
-    with store.folder_lock(out):
-        _check_existing(out, spec_hash, restart)
-        store.write_manifest(out, manifest_for(spec, spec_hash, len(runs), rule))
+    lock = ".lock" if cluster.is_leader else f".lock-p{cluster.process_id}"
+    with store.folder_lock(out, lock):
+        if cluster.is_leader:
+            _check_existing(out, spec_hash, restart)
+            store.clean_temp(out)
+            store.write_manifest(out, manifest_for(spec, spec_hash, len(runs), rule))
+        else:
+            if restart:
+                raise store.ResultsError("--restart is only for process 0 of a multi-host "
+                                         "sweep (it clears the folder before the others read)")
+            wait_for(lambda: (out / "manifest.json").is_file()
+                     and store.read_manifest(out).get("spec_hash") == spec_hash,
+                     f"process 0 to prepare {out}", timeout_s=600)
         done = store.done_run_ids(out)
-        todo = [r for r in runs if r["run_id"] not in done]
-        if any(r["dtype"] == "float64" for r in todo):
+        if any(r["dtype"] == "float64" for r in runs):
             jax.config.update("jax_enable_x64", True)
-        groups = group_runs(todo, options.bucket_train_size)
+        workers = resolved_workers(options)
+        budget = options.memory_budget or default_budget(workers)
+        plan = plan_chunks(runs, options, budget)
+        mine = [i for i in cluster.share(len(plan))
+                if any(r["run_id"] not in done for r in plan[i].runs)]
+        todo = [r for i in mine for r in plan[i].runs if r["run_id"] not in done]
+        groups = {plan[i].static for i in mine}
         total_steps = sum(r["steps"] for r in todo)
-        bar = _progress(total_steps, quiet, spec.name, len(todo), len(groups))
-        chunk = options.resolved_chunk()
-        programs_before, compile_before = COMPILES.programs, COMPILES.seconds
-        buffer: list[pd.DataFrame] = []
-        last_flush = time.perf_counter()
-        n_div = 0
+        progress = _Progress(total_steps, len(todo),
+                             f"{spec.name}: {len(todo)} runs, {len(groups)} groups", quiet)
+        workers = min(workers, len(mine)) or 1
+        programs0, compile0 = COMPILES.programs, COMPILES.seconds
+        compiles = {"programs": 0, "seconds": 0.0}
+        try:
+            if workers > 1:
+                from grokjax.workers import run_workers
 
-        def flush():
-            nonlocal last_flush
-            if buffer:
-                store.write_part(out, pd.concat(buffer, ignore_index=True),
-                                 tag=f"p{jax.process_index()}")
-                buffer.clear()
-            last_flush = time.perf_counter()
-
-        for static, members in groups.items():
-            size = min(chunk, len(members))
-            for i in range(0, len(members), size):
-                configs = members[i:i + size]
-                tc = time.perf_counter()
-                curves, info = train_chunk(static, configs, size=size,
-                                           segment_steps=options.segment_steps,
-                                           on_segment=bar.update)
-                wall = time.perf_counter() - tc
-                buffer.append(build_rows(spec, spec_hash, static, configs, curves, info, wall,
-                                         rule))
-                n_div += int(info["diverged"].sum())
-                bar.set_postfix_str(f"diverged {n_div}", refresh=False)
-                if (sum(len(b) for b in buffer) >= options.flush_rows
-                        or time.perf_counter() - last_flush >= options.flush_seconds):
-                    flush()
-        flush()
-        bar.close()
+                payload = {"spec": spec, "spec_hash": spec_hash, "out": str(out),
+                           "done": done, "rule": rule, "options": options, "budget": budget,
+                           "x64": bool(jax.config.read("jax_enable_x64")),
+                           "tag": f"p{cluster.process_id}"}
+                run_workers(workers, mine, payload, progress.steps, progress.chunk,
+                            on_compiles=lambda p, s: compiles.update(
+                                programs=compiles["programs"] + p,
+                                seconds=compiles["seconds"] + s))
+            else:
+                execute_chunks(spec, spec_hash, out, [plan[i] for i in mine], done, rule,
+                               segment_steps=options.segment_steps,
+                               flush_rows=options.flush_rows,
+                               flush_seconds=options.flush_seconds,
+                               tag=f"p{cluster.process_id}", on_steps=progress.steps,
+                               on_chunk=progress.chunk)
+                compiles = {"programs": COMPILES.programs - programs0,
+                            "seconds": COMPILES.seconds - compile0}
+        finally:
+            progress.close()
+        if cluster.is_leader and cluster.num_processes > 1:
+            want = {r["run_id"] for r in runs}
+            wait_for(lambda: want <= store.done_run_ids(out),
+                     f"the other {cluster.num_processes - 1} processes to finish their chunks",
+                     timeout_s=wait_timeout_s)
         wall_s = time.perf_counter() - t0
-        result = SweepReport(spec.name, out, len(runs), len(done), len(todo), len(groups),
-                             COMPILES.programs - programs_before, n_div, wall_s,
-                             COMPILES.seconds - compile_before, total_steps)
-        manifest = manifest_for(spec, spec_hash, len(runs), rule)
-        manifest["last_run"] = {**dataclasses.asdict(result), "out": str(out),
-                                "model_steps_per_s": result.model_steps_per_s}
-        store.write_manifest(out, manifest)
-    if report:
+        result = SweepReport(
+            spec.name, out, len(runs), len(done), len(todo), len(groups), len(mine),
+            compiles["programs"], progress.diverged, workers,
+            max((plan[i].size for i in mine), default=0), wall_s, compiles["seconds"],
+            total_steps)
+        if cluster.is_leader:
+            manifest = manifest_for(spec, spec_hash, len(runs), rule)
+            manifest["last_run"] = {**dataclasses.asdict(result), "out": str(out),
+                                    "model_steps_per_s": result.model_steps_per_s}
+            store.write_manifest(out, manifest)
+    if report and cluster.is_leader:
         from grokjax.report import write_report
 
         write_report(out)
@@ -356,42 +209,10 @@ def run_sweep(spec: SweepSpec, out: str | Path | None = None, *,
     return result
 
 
-class CompileStats:
-    """Counts the engine's own compilations (functions named gj_*) and their time, from JAX's
-    monitoring events: tracing, lowering and backend compilation."""
-
-    events = ("/jax/core/compile/jaxpr_trace_duration",
-              "/jax/core/compile/jaxpr_to_mlir_module_duration",
-              "/jax/core/compile/backend_compile_duration")
-
-    def __init__(self):
-        self.programs = 0
-        self.seconds = 0.0
-        jax.monitoring.register_event_duration_secs_listener(self._on_event)
-
-    def _on_event(self, event: str, duration: float, **kw) -> None:
-        if event in self.events and "gj_" in str(kw.get("fun_name", "")):
-            self.seconds += duration
-            self.programs += event == self.events[-1]
-
-
-COMPILES = CompileStats()
-
-
-def _progress(total: int, quiet: bool, name: str, n_runs: int, n_groups: int):
-    from tqdm.auto import tqdm
-
-    disable = quiet or os.environ.get("GROKJAX_QUIET") == "1"
-    return tqdm(total=total, unit="step", unit_scale=True, disable=disable, dynamic_ncols=True,
-                desc=f"{name}: {n_runs} runs, {n_groups} groups", smoothing=0.1,
-                mininterval=0.5)
-
-
-def estimate_runs(spec: SweepSpec) -> dict[str, int]:
+def estimate_runs(spec: SweepSpec, options: Mapping[str, Any] | None = None) -> dict[str, int]:
+    opts = EngineOptions.from_mapping(options or spec.engine, spec.source)
     runs = spec.runs()
-    groups = group_runs(runs, EngineOptions.from_mapping(spec.engine).bucket_train_size)
-    return {"runs": len(runs), "groups": len(groups),
+    plan = plan_chunks(runs, opts)
+    return {"runs": len(runs), "groups": len({c.static for c in plan}), "chunks": len(plan),
             "model_steps": sum(r["steps"] for r in runs),
-            "max_group": max(len(v) for v in groups.values()),
-            "chunks": sum(math.ceil(len(v) / EngineOptions().resolved_chunk())
-                          for v in groups.values())}
+            "chunk_size": max(c.size for c in plan), "workers": resolved_workers(opts)}

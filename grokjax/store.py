@@ -204,15 +204,24 @@ def clear_runs(results_dir: Path) -> None:
         part.unlink()
 
 
+def clean_temp(results_dir: Path) -> None:
+    """Remove temp files left by a writer that was killed mid-write (never read as results)."""
+    for folder in (Path(results_dir), Path(results_dir) / "runs"):
+        if folder.is_dir():
+            for tmp in folder.glob(".*.tmp"):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+
+
 @contextlib.contextmanager
-def folder_lock(results_dir: Path) -> Iterator[None]:
+def folder_lock(results_dir: Path, name: str = ".lock") -> Iterator[None]:
     """Exclusive lock on a results folder; a second writer gets a clear error at once.
 
     flock is released by the kernel when the holder dies, so a killed sweep never leaves a
     stale lock behind.
     """
     _writable(Path(results_dir), "the lock file")
-    fd = os.open(Path(results_dir) / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(Path(results_dir) / name, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -72,7 +72,7 @@ def _intended(cfg: dict, rng: np.random.Generator) -> str:
     score = np.log10(wd) + 0.35 * np.log2(64 / hidden) + rng.normal(0, 0.35)
     if score > -0.1:
         return "fail"
-    if score > -0.55 or size >= 1500 and score > -1.2:
+    if score > -0.55 or (size >= 1500 and score > -1.2):
         return "generalize"
     if score > -1.5 + (size - 1000) / 2000:
         return "grok"
@@ -98,7 +98,7 @@ def make_frame(grid: dict | None = None, seeds: int = 9, points: int = 201, *,
     combos = list(itertools.product(*full.values()))
     div_idx = set(rng.choice(len(combos), size=min(diverge, len(combos)), replace=False))
     for j, combo in enumerate(combos):
-        cfg = {**fixed, **dict(zip(full, combo))}
+        cfg = {**fixed, **dict(zip(full, combo, strict=True))}
         phase = _intended(cfg, rng)
         c = _curves(phase, rng, step)
         diverged, nan_step = False, None
@@ -243,8 +243,10 @@ def test_write_report_rejects_unknown_axis(tmp_path):
                      points=11)
     with pytest.raises(SpecError) as e:
         write_report(d, x="lr", png=False)
-    assert e.value.key == "x"
+    assert (e.value.source, e.value.key) == ("command line", "--x")
     assert "'lr' is not an axis of this sweep; allowed: weight_decay, hidden, seed" in str(e.value)
+    with pytest.raises(SpecError, match="already drawn as x"):
+        write_report(d, x="hidden", y="hidden", png=False)
     assert not (d / "index.html").exists()
 
 
@@ -274,7 +276,7 @@ def test_page_is_self_contained_and_has_one_dot_per_run(parity_dir):
     assert {r["phase"] for r in runs} >= {"memorize", "grok", "generalize", "fail", "diverged"}
     # the page's data agree with the stored rows
     df = pd.read_parquet(parity_dir / "runs")
-    stored = dict(zip(df["run_id"], df["phase"]))
+    stored = dict(zip(df["run_id"], df["phase"], strict=True))
     assert all(stored[r["run_id"]] == r["phase"] for r in runs)
     assert "parity_test" in html and "Synthetic parity grid" in html
     size = (parity_dir / "index.html").stat().st_size
@@ -371,3 +373,26 @@ def test_loss_rule_as_the_page_applies_it_matches_grokjax_phases(parity_dir):
               else "memorize" if not me <= f32(t["min_test"]) else "generalize"
               if ra < t["ratio"] else "grok")
         assert js == r["stored"], r
+
+
+def test_results_without_curves_still_render():
+    df, manifest = make_frame({"weight_decay": [0.01, 1.0]}, seeds=3, points=11, diverge=0)
+    df = df.drop(columns=["step", "train_loss", "test_loss", "train_acc", "test_acc"])
+    html = render_html(df, manifest)
+    p = payload(html)
+    assert p["curves"] is None
+    assert len(runs_of(html)) == 6
+    assert "These results hold no curves" in html
+
+
+def test_axis_labels_and_order():
+    from grokjax.report.axes import fmt_value, is_log_spaced, labels_for, order_values
+
+    assert [fmt_value(v) for v in (0.01, 1e-5, 1750, 1.0, 2.5e6, True, [1, 2], "relu")] == [
+        "0.01", "1e-5", "1750", "1", "2.5e6", "true", "[1, 2]", "relu"]
+    assert order_values([1.0, 0.1, 0.01]) == [0.01, 0.1, 1.0]
+    assert order_values(["tied", "untied"]) == ["tied", "untied"]
+    assert is_log_spaced([0.01, 0.03, 0.1, 0.3, 1.0])
+    assert not is_log_spaced([750, 1000, 1250, 1500, 1750])
+    # labels stay unique when short labels would collide
+    assert len(set(labels_for([0.1000001, 0.1000002]).values())) == 2

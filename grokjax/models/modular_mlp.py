@@ -83,7 +83,7 @@ def collapsed_view(params: dict, cfg: Any) -> tuple[jax.Array, jax.Array, jax.Ar
     else:
         t_a_PxH, t_b_PxH = e_a, e_b
     if cfg.output_side == "factored":
-        u_PxD = params["U"] if "U" in params else e_a
+        u_PxD = params.get("U", e_a)
         o_HxP = params["W_out"] @ u_PxD.T
     else:
         o_HxP = params["W_output"]

@@ -17,6 +17,7 @@ roles, and the seeds, are drawn as a small grid of dots inside each cell.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -142,8 +143,8 @@ def labels_for(values: Sequence[Any]) -> dict[str, str]:
     keys = [value_key(v) for v in values]
     short = [fmt_value(v) for v in values]
     if len(set(short)) == len(short):
-        return dict(zip(keys, short))
-    return {k: (repr(v) if _is_num(v) else s) for k, v, s in zip(keys, values, short)}
+        return dict(zip(keys, short, strict=True))
+    return {k: (repr(v) if _is_num(v) else s) for k, v, s in zip(keys, values, short, strict=True)}
 
 
 def is_log_spaced(values: Sequence[Any]) -> bool:
@@ -151,8 +152,8 @@ def is_log_spaced(values: Sequence[Any]) -> bool:
     vals = order_values(values)
     if len(vals) < 3 or not all(_is_num(v) and v > 0 for v in vals):
         return False
-    diffs = [b - a for a, b in zip(vals, vals[1:])]
-    ratios = [math.log(b / a) for a, b in zip(vals, vals[1:])]
+    diffs = [b - a for a, b in itertools.pairwise(vals)]
+    ratios = [math.log(b / a) for a, b in itertools.pairwise(vals)]
 
     def spread(xs):
         return (max(xs) - min(xs)) / max(abs(sum(xs) / len(xs)), 1e-300)

@@ -46,6 +46,11 @@ LOSS_CLIP = 1e-30
 LOSS_DEFAULTS = {"min_train": 1e-5, "min_test": 1e-5, "ratio": 5e4, "floor": 1.1920929e-7}
 ACC_DEFAULTS = {"threshold": 0.9, "delay": 1000}
 
+STEP_LABEL = "datum.value == 0 ? '0' : format(datum.value, '~s')"
+# With format "~e" Vega thins the log ticks (empty labels); plain numbers from 0.01 to 999.
+LOSS_LABEL = ("datum.label === '' ? '' : datum.value >= 0.01 && datum.value < 1000 ? "
+              "format(datum.value, '~g') : replace(datum.label, 'e+', 'e')")
+
 CONFIG = {
     "view": {"stroke": None},
     "axis": {"labelFontSize": 11, "titleFontSize": 12, "titleFontWeight": "normal",
@@ -187,22 +192,28 @@ def _num(v: Any) -> float | None:
 
 def _int(v: Any) -> int | None:
     f = _num(v)
-    return None if f is None else int(round(f))
+    return None if f is None else round(f)
 
 
 def grid_of(df: pd.DataFrame, manifest: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Axis -> values: the varying axes in sweep-file order, other grid axes, seed last.
+
+    (manifest.json is written with sorted keys; its "varying" list keeps the file's order.)
+    """
     grid = manifest.get("grid")
-    if isinstance(grid, Mapping) and grid:
-        return {k: list(v) for k, v in grid.items()}
-    spec_grid = (manifest.get("spec") or {}).get("grid")
     out: dict[str, list[Any]] = {}
-    if isinstance(spec_grid, Mapping):
-        for k in spec_grid:
-            if k in df.columns:
-                out[k] = _unique(df[k])
-    if "seed" in df.columns and "seed" not in out:
-        out["seed"] = _unique(df["seed"])
-    return out
+    if isinstance(grid, Mapping) and grid:
+        out = {k: list(v) for k, v in grid.items()}
+    else:
+        spec_grid = (manifest.get("spec") or {}).get("grid")
+        if isinstance(spec_grid, Mapping):
+            out = {k: _unique(df[k]) for k in spec_grid if k in df.columns}
+        if "seed" in df.columns and "seed" not in out:
+            out["seed"] = _unique(df["seed"])
+    varying = [a for a in (manifest.get("varying") or []) if a in out]
+    order = varying + [a for a in out if a not in varying and a != "seed"] + (
+        ["seed"] if "seed" in out else [])
+    return {a: out[a] for a in order}
 
 
 def _unique(col: pd.Series) -> list[Any]:
@@ -245,8 +256,10 @@ def build_runs(df: pd.DataFrame, manifest: Mapping[str, Any], options: Mapping[s
     # Inside a cell: the grid axes without a role (extra varying axes, then seed), by value.
     within = [a for a in list(axes["inner"]) + [k for k in grid if k not in varying]
               if a in df.columns and a not in (axes["x"], axes["y"], axes["facet"])]
-    within = [a for a in within if a != "seed"] + (["seed"] if "seed" in within else [])
-    key = [f"{f}|{x}|{y}" for f, x, y in zip(labels["facet"], labels["x"], labels["y"])]
+    within = [a for a in within if a != "seed" and len(_unique(df[a])) > 1] + (
+        ["seed"] if "seed" in within else [])
+    key = [f"{f}|{x}|{y}" for f, x, y in zip(labels["facet"], labels["x"], labels["y"],
+                                                strict=True)]
     sort_cols: dict[str, Any] = {"_key": key}
     for j, a in enumerate(within):
         vals = _unique(df[a])
@@ -265,10 +278,10 @@ def build_runs(df: pd.DataFrame, manifest: Mapping[str, Any], options: Mapping[s
     nx, ny, nf = (max(1, len(order[r])) for r in ROLES)
     columns, slot = 1, 12.0
     for columns in range(min(nf, 5), 0, -1):
-        slot = (1060 / columns - 30) / (nx * g / 0.88)
+        slot = (1150 / columns - 30) / (nx * g / 0.88)
         if slot >= 10 or columns == 1:
             break
-    slot = float(min(22.0, max(5.0, slot)))
+    slot = float(min(28.0, max(5.0, slot)))
     if ny * h * slot / 0.88 > 700:  # very many y values: shrink to keep the panel on screen
         slot = float(max(4.0, 700 * 0.88 / (ny * h)))
 
@@ -332,17 +345,38 @@ def _fmt_calc(field: str, fmt: str, missing: str, as_: str) -> dict[str, str]:
 def phase_diagram_spec(rows: list[dict[str, Any]], lay: Layout, *, title: str | None = None,
                        subtitle: str | None = None, counts: bool = True) -> dict[str, Any]:
     """Faceted cells of dots (one per run) coloured by phase, and phase counts per panel."""
-    pad = 0.12
-    step_x, step_y = lay.g * lay.slot / (1 - pad), lay.h * lay.slot / (1 - pad)
+    pad = 0.06  # of a cell, on each side
+    cell_w = lay.g * lay.slot / (1 - 2 * pad)
+    cell_h = lay.h * lay.slot / (1 - 2 * pad)
     area = (0.8 * lay.slot) ** 2
     ax, ay, af = (lay.axes[r] for r in ROLES)
-    x = {"field": "cx", "type": "ordinal", "sort": lay.order["x"], "title": lay.titles["x"],
-         "scale": {"paddingInner": pad, "paddingOuter": pad / 2},
-         "axis": {"labelAngle": 0, "ticks": False, "domain": False, "labelPadding": 4,
-                  "labelOverlap": True} if ax else None}
-    y = {"field": "cy", "type": "ordinal", "sort": list(reversed(lay.order["y"])),
-         "title": lay.titles["y"], "scale": {"paddingInner": pad, "paddingOuter": pad / 2},
-         "axis": {"ticks": False, "domain": False, "labelPadding": 4} if ay else None}
+    nx, ny = max(1, len(lay.order["x"])), max(1, len(lay.order["y"]))
+
+    # Cells sit on a quantitative grid: cell (ix, iy) spans [ix, ix + 1] x [iy, iy + 1] (iy = 0
+    # at the bottom), and a run's dot is at its slot (jx, jy) of a g x h sub-grid inside it.
+    def pos(n: int, labels: list[str], title: str | None, field: str, axis_on: bool):
+        axis = {"values": [i + 0.5 for i in range(n)], "ticks": False, "domain": False,
+                "grid": False, "labelPadding": 4, "labelAngle": 0, "labelOverlap": True,
+                "labelExpr": f"{json.dumps(labels)}[round(datum.value - 0.5)]"}
+        return {"field": field, "type": "quantitative", "title": title,
+                "scale": {"domain": [0, n], "nice": False, "zero": False},
+                "axis": axis if axis_on else None}
+
+    x = pos(nx, lay.order["x"], lay.titles["x"], "px", ax is not None)
+    y = pos(ny, lay.order["y"], lay.titles["y"], "py", ay is not None)
+    x_cell = dict(x, field="x0")
+    y_cell = dict(y, field="y0")
+    ix = f"indexof({json.dumps(lay.order['x'])}, datum.cx)"
+    iy = f"indexof({json.dumps(lay.order['y'])}, datum.cy)"
+    dot_pos = [
+        {"calculate": f"{ix} + {pad} + {1 - 2 * pad} * (datum.jx + 0.5) / {lay.g}", "as": "px"},
+        {"calculate": f"{iy} + 1 - {pad} - {1 - 2 * pad} * (datum.jy + 0.5) / {lay.h}",
+         "as": "py"},
+    ]
+    cell_pos = [
+        {"calculate": f"{ix} + 0.025", "as": "x0"}, {"calculate": f"{ix} + 0.975", "as": "x1"},
+        {"calculate": f"{iy} + 0.025", "as": "y0"}, {"calculate": f"{iy} + 0.975", "as": "y1"},
+    ]
     selected = "datum.key === sel"
     tip_cell = ([{"field": "cx", "title": ax}] if ax else []) + \
         ([{"field": "cy", "title": ay}] if ay else []) + \
@@ -351,10 +385,10 @@ def phase_diagram_spec(rows: list[dict[str, Any]], lay: Layout, *, title: str | 
     cells = {
         "transform": [{"aggregate": [{"op": "count", "as": "n"}],
                        "groupby": ["key", "cf", "cx", "cy"]},
-                      {"calculate": "'show these runs\\' curves'", "as": "hint"}],
+                      {"calculate": "'show these runs\\' curves'", "as": "hint"}, *cell_pos],
         "mark": {"type": "rect", "cursor": "pointer", "cornerRadius": 3},
         "encoding": {
-            "x": x, "y": y,
+            "x": x_cell, "x2": {"field": "x1"}, "y": y_cell, "y2": {"field": "y1"},
             "fill": {"condition": {"test": selected, "value": "#e4e4e4"}, "value": "#f3f3f3"},
             "stroke": {"condition": {"test": selected, "value": "#222"}, "value": "#e0e0e0"},
             "strokeWidth": {"condition": {"test": selected, "value": 2}, "value": 0.6},
@@ -378,6 +412,7 @@ def phase_diagram_spec(rows: list[dict[str, Any]], lay: Layout, *, title: str | 
     dots = {
         "name": "dots",
         "transform": [
+            *dot_pos,
             _fmt_calc("min_train_loss", ".3~e", "n/a", "t_min_train"),
             _fmt_calc("min_test_loss", ".3~e", "n/a", "t_min_test"),
             _fmt_calc("max_loss_ratio", ".3~g", "n/a", "t_ratio"),
@@ -393,10 +428,6 @@ def phase_diagram_spec(rows: list[dict[str, Any]], lay: Layout, *, title: str | 
         "mark": {"type": "circle", "cursor": "pointer", "opacity": 1},
         "encoding": {
             "x": x, "y": y,
-            "xOffset": {"field": "jx", "type": "ordinal",
-                        "scale": {"domain": list(range(lay.g)), "paddingOuter": 0.05}},
-            "yOffset": {"field": "jy", "type": "ordinal",
-                        "scale": {"domain": list(range(lay.h)), "paddingOuter": 0.05}},
             "color": _color(),
             "size": {"value": area},
             "stroke": {"condition": {"test": "datum.changed", "value": "#111"},
@@ -407,17 +438,17 @@ def phase_diagram_spec(rows: list[dict[str, Any]], lay: Layout, *, title: str | 
         },
     }
     facet_header = {"title": None, "labelFontSize": 13, "labelFontWeight": "bold",
-                    "labelExpr": f"{json.dumps(af + ' = ')} + datum.value" if af else None,
-                    "labels": af is not None}
-    diagram = {
+                    "labelExpr": f"{json.dumps(af + ' = ')} + datum.value" if af else None}
+    panel = {"width": round(nx * cell_w), "height": round(ny * cell_h), "layer": [cells, dots]}
+    diagram = panel if af is None else {
         "facet": {"field": "cf", "type": "ordinal", "sort": lay.order["facet"], "title": None,
                   "header": {k: v for k, v in facet_header.items() if v is not None}},
         "columns": lay.columns,
         "spacing": {"row": 18, "column": 14},
-        "spec": {"width": {"step": step_x, "for": "position"},
-                 "height": {"step": step_y, "for": "position"},
-                 "layer": [cells, dots]},
+        "spec": panel,
     }
+    ncols = min(lay.columns, max(1, len(lay.order["facet"])))
+    counts_width = int(min(640, max(320, ncols * (panel["width"] + 14) - 120)))
     spec: dict[str, Any] = {
         "params": [{"name": "sel", "value": ""}],
         "datasets": {"runs": rows},
@@ -425,7 +456,7 @@ def phase_diagram_spec(rows: list[dict[str, Any]], lay: Layout, *, title: str | 
         "config": CONFIG,
     }
     if counts:
-        spec["vconcat"] = [diagram, counts_spec(lay)]
+        spec["vconcat"] = [diagram, counts_spec(lay, width=counts_width)]
         spec["spacing"] = 28
     else:
         spec.update(diagram)
@@ -474,7 +505,8 @@ def _phase_facet(metric: str, *, header: bool, width: int, height: int) -> dict[
     y = {"field": metric, "type": "quantitative",
          "title": "loss (log)" if loss else "accuracy",
          "scale": {"type": "log"} if loss else {"domain": [0, 1]},
-         "axis": {"format": "~e" if loss else ".1f", "tickCount": 5 if loss else 3}}
+         "axis": ({"format": "~e", "labelExpr": LOSS_LABEL, "tickCount": 5} if loss
+                  else {"format": ".1f", "tickCount": 3})}
     return {
         "facet": {"column": {"field": "phase", "type": "nominal", "sort": list(PHASES),
                              "title": None,
@@ -486,7 +518,7 @@ def _phase_facet(metric: str, *, header: bool, width: int, height: int) -> dict[
             "mark": {"type": "line", "strokeWidth": 1.3, "clip": True, "interpolate": "linear"},
             "encoding": {
                 "x": {"field": "step", "type": "quantitative", "title": "step",
-                      "axis": {"format": "~s", "tickCount": 4}},
+                      "axis": {"labelExpr": STEP_LABEL, "tickCount": 4}},
                 "y": y,
                 "color": {"field": "split", "type": "nominal", "title": None,
                           "scale": {"domain": ["train", "test"],
@@ -526,11 +558,12 @@ def cell_spec(width: int = 400, height: int = 220) -> dict[str, Any]:
             "mark": {"type": "line", "strokeWidth": 1.4, "clip": True},
             "encoding": {
                 "x": {"field": "step", "type": "quantitative", "title": "step",
-                      "axis": {"format": "~s"}},
+                      "axis": {"labelExpr": STEP_LABEL}},
                 "y": {"field": metric, "type": "quantitative",
                       "title": "loss (log)" if loss else "accuracy",
                       "scale": {"type": "log"} if loss else {"domain": [0, 1]},
-                      "axis": {"format": "~e" if loss else ".1f"}},
+                      "axis": {"format": "~e", "labelExpr": LOSS_LABEL} if loss
+                      else {"format": ".1f"}},
                 "color": _color(legend=loss),
                 "strokeDash": {"field": "split", "type": "nominal", "title": None,
                                "scale": {"domain": ["train", "test"],

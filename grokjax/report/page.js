@@ -112,14 +112,16 @@
   }
 
   // ---- views ---------------------------------------------------------------------------------
-  async function makeView(spec, el) {
+  async function makeView(spec, el, renderer) {
     const res = await vegaEmbed(el, spec, {
-      mode: "vega", renderer: "svg", actions: false, hover: true, tooltip,
+      mode: "vega", renderer: renderer || "svg", actions: false, hover: true, tooltip,
+      logLevel: 1,  // errors only: empty curve views warn about empty extents
     });
     return res.view;
   }
+  // New rows, then a fresh layout (axes and facets may change size).
   const replace = (view, name, rows) =>
-    view.change(name, view.changeset().remove(() => true).insert(rows));
+    view.change(name, view.changeset().remove(() => true).insert(rows)).resize();
 
   async function pushRuns() {
     replace(views.main, "runs", live);
@@ -153,7 +155,7 @@
       shown.map((p) => `<th><i style="background:${D.colors[p]}"></i>${p}</th>`).join("") +
       "<th>runs</th><th class=bar></th></tr></thead><tbody>";
     const rows = [...per.entries()];
-    if (rows.length > 1 || !fa) rows.push(["all", tot]);
+    if (fa && rows.length > 1) rows.push(["all", tot]);
     for (const [f, c] of rows) {
       const t = PH.reduce((s, p) => s + c[p], 0);
       const bar = shown.map((p) => c[p] ? `<span style="width:${(100 * c[p]) / (t || 1)}%;` +
@@ -318,7 +320,7 @@
   // ---- start ---------------------------------------------------------------------------------
   async function main() {
     const t0 = performance.now();
-    views.main = await makeView(D.specs.main, "#gj-main");
+    views.main = await makeView(D.specs.main, "#gj-main", D.renderer);
     views.main.addEventListener("click", (event, item) => {
       const d = item && item.datum;
       if (d && typeof d.key === "string") select(d.key);

@@ -25,6 +25,8 @@ from grokjax.report.axes import (
 )
 
 _HERE = Path(__file__).parent
+MAX_CURVE_VALUES = 400_000  # per curve kind in the page (1,125 runs keep 101 points)
+SVG_MAX_RUNS = 5000  # above this the diagram is drawn on a canvas
 
 
 @functools.lru_cache(maxsize=1)
@@ -100,21 +102,16 @@ def load(results_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _source(manifest: Mapping[str, Any]) -> str:
-    return str(manifest.get("source") or manifest.get("spec_source")
-               or f"results/{manifest.get('sweep', 'sweep')}")
-
-
 def resolve_options(df: pd.DataFrame, manifest: Mapping[str, Any],
                     overrides: Mapping[str, Any]) -> dict[str, Any]:
     """The ``[report]`` table of the stored spec, then explicit overrides (validated)."""
     grid = charts.grid_of(df, manifest)
     allowed = list(grid)
-    source = _source(manifest)
     stored = dict(((manifest.get("spec") or {}).get("report")) or {})
     stored_axes = {r: stored.get(r) for r in ROLES if stored.get(r) in allowed}
     given = {r: overrides.get(r) for r in ROLES if overrides.get(r) is not None}
-    check_axis_options(source, given, allowed, where="")
+    # Overrides come from `grokjax report --x ...` (or write_report's keywords).
+    check_axis_options("command line", given, allowed, where="--")
     # An override takes its axis away from any other stored role.
     opts: dict[str, Any] = {r: v for r, v in stored_axes.items() if v not in given.values()}
     opts.update(given)
@@ -154,7 +151,7 @@ def _first(df: pd.DataFrame, col: str) -> Any:
 
 
 def _duration(seconds: float) -> str:
-    s = int(round(seconds))
+    s = round(seconds)
     if s < 120:
         return f"{seconds:.1f} s" if seconds < 10 else f"{s} s"
     if s < 7200:
@@ -216,6 +213,8 @@ def build(df: pd.DataFrame, manifest: Mapping[str, Any], options: Mapping[str, A
     page_points = 0
     if have_curves and step.shape[1]:
         points = int(options.get("curve_points", DEFAULTS["curve_points"]))
+        # Bound the page for very large sweeps: about MAX_CURVE_VALUES values per curve kind.
+        points = max(10, min(points, MAX_CURVE_VALUES // max(n, 1)))
         lengths = np.isfinite(step).sum(1)
         step_sets: list[list[int]] = []
         set_index: dict[tuple, int] = {}
@@ -264,7 +263,7 @@ def build(df: pd.DataFrame, manifest: Mapping[str, Any], options: Mapping[str, A
                                              if counts[p] or p != "diverged") + \
         f" · {rule['name']} rule " + ", ".join(
             f"{k_}={fmt_value(v)}" for k_, v in rule["params"].items())
-    main_vl = charts.phase_diagram_spec(rows, lay)
+    main_vl = charts.phase_diagram_spec(rows, lay, counts=False)  # the page has a table
     png_main_vl = charts.phase_diagram_spec(rows, lay, title=title, subtitle=subtitle)
     rep_rows_full = charts.curve_rows(reps, stored, labels, step, mats) if have_curves else []
     reps_png_vl = charts.reps_spec(
@@ -286,6 +285,7 @@ def build(df: pd.DataFrame, manifest: Mapping[str, Any], options: Mapping[str, A
         "acc": acc,
         "curves": curves_payload,
         "order": order, "reps_k": k, "default_cell": default_cell,
+        "renderer": "svg" if n <= SVG_MAX_RUNS else "canvas",
         "ranges": _ranges(df, rule),
         "specs": {"main": to_vega(main_vl), "cell": to_vega(charts.cell_spec()),
                   "reps": to_vega(charts.reps_spec([]))},
@@ -376,8 +376,10 @@ def _html_parts(b: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, 
 
     pts = b["page_points"]
     footer = (f"Written by grokjax {e(str(ver or ''))} on "
-              f"{_dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')} from "
-              f"<code>results/{e(name)}</code>. ")
+              f"{_dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')} from the "
+              f"results of sweep <code>{e(name)}</code>"
+              + (f" (<code>{e(str(manifest['source']))}</code>)" if manifest.get("source")
+                 else "") + ". ")
     if b["have_curves"]:
         footer += (f"Curves on this page keep {pts} of {b['logged_points']} logged points per "
                    "run (every k-th and the last), quantised to 0.23% of the loss and 1e-4 of "

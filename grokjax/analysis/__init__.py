@@ -1,0 +1,48 @@
+"""Mechanistic analysis: Fourier structure of modular models, parity weight norms, progress."""
+
+from grokjax.analysis.fourier import (
+    NeuronFrequencies,
+    dft_basis,
+    fourier_gini,
+    frequency_logits,
+    frequency_norms,
+    frequency_of_row,
+    input_side_weights,
+    key_frequencies,
+    key_frequencies_by_norm,
+    n_frequencies,
+    neuron_frequencies,
+    output_side_weights,
+    top_k_share,
+)
+from grokjax.analysis.parity import bit_norms_D, relevant_weight_norms
+from grokjax.analysis.progress import (
+    KEY_CUTOFF,
+    KEY_FRACTION,
+    PROGRESS_KEYS,
+    final_key_frequencies,
+    progress_measures,
+)
+
+__all__ = [
+    "KEY_CUTOFF",
+    "KEY_FRACTION",
+    "PROGRESS_KEYS",
+    "NeuronFrequencies",
+    "bit_norms_D",
+    "dft_basis",
+    "final_key_frequencies",
+    "fourier_gini",
+    "frequency_logits",
+    "frequency_norms",
+    "frequency_of_row",
+    "input_side_weights",
+    "key_frequencies",
+    "key_frequencies_by_norm",
+    "n_frequencies",
+    "neuron_frequencies",
+    "output_side_weights",
+    "progress_measures",
+    "relevant_weight_norms",
+    "top_k_share",
+]

@@ -1,0 +1,170 @@
+"""The sweep page in headless Chromium: draws offline, one dot per run, sliders re-classify.
+
+Needs playwright (python) and /usr/bin/chromium; skipped otherwise.  Uses the synthetic parity
+grid (1,125 runs) of test_report.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _require_browser():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip("playwright (python) is not installed: pip install playwright")
+
+
+@pytest.fixture(scope="module")
+def page_session(tmp_path_factory):
+    """(page, html path, console errors, blocked requests, load seconds)."""
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_report import make_results
+
+    from grokjax.report import write_report
+
+    html = write_report(make_results(tmp_path_factory.mktemp("results")), png=False)
+    errors: list[str] = []
+    blocked: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1360, "height": 1000})
+
+            def route(r):
+                if r.request.url.startswith("file://"):
+                    r.continue_()
+                else:
+                    blocked.append(r.request.url)
+                    r.abort()
+
+            context.route("**/*", route)
+            page = context.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            t0 = time.perf_counter()
+            page.goto(html.as_uri())
+            page.wait_for_function("document.body.dataset.ready === '1'", timeout=30_000)
+            load_s = time.perf_counter() - t0
+            yield page, html, errors, blocked, load_s
+        finally:
+            browser.close()
+
+
+DOTS = "#gj-main g.dots_marks path"
+
+COUNT_BY_FILL = """() => {
+  const c = {};
+  for (const p of document.querySelectorAll("#gj-main g.dots_marks path")) {
+    const f = p.getAttribute("fill"); c[f] = (c[f] || 0) + 1;
+  }
+  return c;
+}"""
+
+
+def _fills_by_phase(page) -> dict[str, int]:
+    colors = page.evaluate("() => window.grokjax.D.colors")
+    by_fill = page.evaluate(COUNT_BY_FILL)
+    return {p: by_fill.get(c, 0) for p, c in colors.items()}
+
+
+def _live_counts(page) -> dict[str, int]:
+    return page.evaluate("""() => {
+      const c = {};
+      for (const r of window.grokjax.live()) c[r.phase] = (c[r.phase] || 0) + 1;
+      return c;
+    }""")
+
+
+def _set_range(page, selector: str, value: float) -> None:
+    before = page.evaluate("() => Number(document.body.dataset.updates || 0)")
+    page.evaluate("""([sel, v]) => {
+      const el = document.querySelector(sel);
+      el.value = String(v);
+      el.dispatchEvent(new Event("input", {bubbles: true}));
+    }""", [selector, value])
+    page.wait_for_function(f"Number(document.body.dataset.updates || 0) > {before}",
+                           timeout=10_000)
+
+
+def test_page_draws_offline_one_dot_per_run(page_session):
+    page, _, errors, blocked, load_s = page_session
+    assert blocked == [], f"the page tried to fetch {blocked[:3]}"
+    assert errors == [], errors
+    assert page.locator(DOTS).count() == 1125
+    assert page.evaluate("() => window.grokjax.views.main.data('runs').length") == 1125
+    # at the stored thresholds the page's rule gives every run its stored phase
+    assert page.evaluate("() => window.grokjax.live().filter(r => r.changed).length") == 0
+    live = _live_counts(page)
+    assert _fills_by_phase(page) == {p: live.get(p, 0) for p in
+                                     page.evaluate("() => window.grokjax.D.phases")}
+    assert page.locator("#gj-counts tbody tr").count() == 6  # 5 panels + all runs
+    assert "All 1125 runs keep their stored phase" in page.inner_text("#gj-changed")
+    assert load_s < 20, f"the page took {load_s:.1f} s to draw"
+
+
+def test_slider_reclassifies_dots(page_session, tmp_path):
+    page, *_ = page_session
+    before = _fills_by_phase(page)
+    # ratio threshold down to 10**0.5: runs whose losses fell together now count as grok
+    _set_range(page, "#gj-ratio", 0.5)
+    after = _fills_by_phase(page)
+    assert after["generalize"] < before["generalize"]
+    assert after["grok"] > before["grok"]
+    assert sum(after.values()) == 1125
+    changed = page.evaluate("() => window.grokjax.live().filter(r => r.changed).length")
+    assert changed == before["generalize"] - after["generalize"] > 0
+    rings = page.evaluate("""() => [...document.querySelectorAll(
+        "#gj-main g.dots_marks path")].filter(p => p.getAttribute("stroke") === "#111").length""")
+    assert rings == changed
+    assert f"{changed} of 1125 runs" in page.inner_text("#gj-changed")
+    # min test loss threshold up to 10: memorizers with a small enough test loss move away
+    _set_range(page, "#gj-min_test", 1)
+    assert _fills_by_phase(page)["memorize"] < before["memorize"]
+    page.click("#gj-reset")
+    page.wait_for_function(
+        "window.grokjax.live().filter(r => r.changed).length === 0", timeout=10_000)
+    assert _fills_by_phase(page) == before
+    # the accuracy rule can be switched on live, too
+    page.check("input[name=gj-rule][value=accuracy]")
+    page.wait_for_function("document.querySelector('#gj-delay') !== null", timeout=10_000)
+    assert "accuracy first reach 0.9" in page.inner_text("#gj-rule-text")
+    _set_range(page, "#gj-delay", 0)  # generalize only if test reaches 0.9 with train
+    assert _fills_by_phase(page)["generalize"] < before["generalize"]
+    page.click("#gj-reset")
+    page.wait_for_function(
+        "window.grokjax.live().filter(r => r.changed).length === 0", timeout=10_000)
+
+
+def test_click_a_cell_shows_its_curves(page_session, tmp_path):
+    page, *_ = page_session
+    box = page.locator("#gj-main g.dots_marks path").nth(400).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    key = page.evaluate("() => window.grokjax.views.main.signal('sel')")
+    runs = page.evaluate(f"() => window.grokjax.live().filter(r => r.key === {key!r}).length")
+    assert runs == 9
+    page.wait_for_function(
+        f"window.grokjax.views.cell.data('cell').length === {9 * 2 * 101}", timeout=10_000)
+    assert "9 runs" in page.inner_text("#gj-cell-title")
+    reps = page.evaluate("() => window.grokjax.views.reps.data('reps').length")
+    assert reps > 0
+    shot = tmp_path / "page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 50_000
