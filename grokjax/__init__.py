@@ -7,6 +7,7 @@
 
 __version__ = "0.1.0"
 
+from grokjax.checkpoints import load_params, saved_steps
 from grokjax.config import SETTINGS, SpecError, SweepSpec, load_spec, parse_spec, resolve
 from grokjax.engine import EngineOptions, SweepReport, group_runs, run_sweep, train_chunk
 from grokjax.models import constructed_params, modular_logits, parity_logit
@@ -27,6 +28,7 @@ __all__ = [
     "__version__",
     "constructed_params",
     "group_runs",
+    "load_params",
     "load_results",
     "load_spec",
     "make_optimizer",
@@ -36,6 +38,7 @@ __all__ = [
     "read_manifest",
     "resolve",
     "run_sweep",
+    "saved_steps",
     "train",
     "train_chunk",
 ]

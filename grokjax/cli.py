@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     for axis in ("x", "y", "facet"):
         r.add_argument(f"--{axis}", help=f"axis for {axis} (default: chosen from the sweep)")
     r.add_argument("--no-png", action="store_true")
+    e = sub.add_parser("explore", help="write the explorer page of one run "
+                                       "(results/NAME/explore/RUN_ID.html)")
+    e.add_argument("results")
+    e.add_argument("run_id")
     s = sub.add_parser("status", help="how many runs of a results folder are done, by phase")
     s.add_argument("results")
     st = sub.add_parser("settings", help="list every setting a sweep file may use")
@@ -132,6 +136,13 @@ def _report(args) -> int:
     return 0
 
 
+def _explore(args) -> int:
+    from grokjax.report.explorer import write_explorer
+
+    print(write_explorer(args.results, args.run_id))
+    return 0
+
+
 def _status(args) -> int:
     from grokjax import store
 
@@ -160,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from grokjax.workers import WorkerError
 
     handlers = {"sweep": _sweep, "validate": _validate, "classify": _classify,
-                "report": _report, "status": _status, "settings": _settings}
+                "report": _report, "explore": _explore, "status": _status, "settings": _settings}
     try:
         return handlers[args.cmd](args)
     except (SpecError, ResultsError, PlanError) as e:

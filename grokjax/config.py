@@ -184,7 +184,7 @@ def applicable(task: str) -> list[str]:
 # Spec parsing
 # ---------------------------------------------------------------------------------------------
 
-SECTIONS = ("sweep", "fixed", "grid", "phases", "report", "engine")
+SECTIONS = ("sweep", "fixed", "grid", "phases", "report", "engine", "checkpoints")
 SWEEP_KEYS = ("name", "description", "seeds", "data_seeds")
 DATA_SEEDS = ("fixed", "per_seed")
 
@@ -383,9 +383,10 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>", name: str | None
 
 def _check_stage_options(spec: SweepSpec) -> None:
     """Options of later stages are validated by their own modules, imported lazily."""
-    from grokjax import engine, phases
+    from grokjax import checkpoints, engine, phases
 
     phases.rule_from_options(spec.phases, source=spec.source)
+    checkpoints.CheckpointOptions.from_spec(spec)
     engine.EngineOptions.from_mapping(spec.engine, source=spec.source)
     from grokjax.report import axes
 

@@ -18,6 +18,7 @@ from typing import Any
 import jax
 
 from grokjax import phases, store
+from grokjax.checkpoints import CheckpointOptions
 from grokjax.config import SweepSpec
 from grokjax.distributed import Cluster, wait_for
 from grokjax.plan import (
@@ -127,6 +128,7 @@ def run_sweep(spec: SweepSpec, out: str | Path | None = None, *,
     """
     options = options or EngineOptions.from_mapping(spec.engine, spec.source)
     rule = phases.rule_from_options(spec.phases, source=spec.source)
+    ckpt = CheckpointOptions.from_spec(spec)
     cluster = cluster or Cluster(jax.process_index(), jax.process_count())
     out = Path(out) if out is not None else Path("results") / spec.name
     runs = spec.runs()
@@ -166,6 +168,7 @@ def run_sweep(spec: SweepSpec, out: str | Path | None = None, *,
                 from grokjax.workers import run_workers
 
                 payload = {"spec": spec, "spec_hash": spec_hash, "out": str(out),
+                           "checkpoints": ckpt,
                            "done": done, "rule": rule, "options": options, "budget": budget,
                            "x64": bool(jax.config.read("jax_enable_x64")),
                            "tag": f"p{cluster.process_id}"}
@@ -175,7 +178,7 @@ def run_sweep(spec: SweepSpec, out: str | Path | None = None, *,
                                 seconds=compiles["seconds"] + s))
             else:
                 execute_chunks(spec, spec_hash, out, [plan[i] for i in mine], done, rule,
-                               segment_steps=options.segment_steps,
+                               checkpoints=ckpt, segment_steps=options.segment_steps,
                                flush_rows=options.flush_rows,
                                flush_seconds=options.flush_seconds,
                                tag=f"p{cluster.process_id}", on_steps=progress.steps,

@@ -21,11 +21,14 @@ import pandas as pd
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from grokjax import phases, problem, store
+from grokjax.analysis.fourier import dft_basis, input_side_weights, key_frequencies_by_norm
+from grokjax.analysis.progress import KEY_FRACTION
+from grokjax.checkpoints import CheckpointOptions, save_params
 from grokjax.config import SETTINGS, SweepSpec
 from grokjax.plan import Chunk
 from grokjax.static import Static
 from grokjax.summary import NULLABLE_INT, summarize
-from grokjax.train import METRICS, HParams, init_state, metrics_of, run_segment
+from grokjax.train import HParams, init_state, metrics_of, run_segment
 
 # Compiled programs (one set per static configuration)
 
@@ -65,13 +68,17 @@ def _mesh() -> Mesh | None:
 
 
 def train_chunk(static: Static, configs: Sequence[Mapping[str, Any]], *, size: int | None = None,
-                segment_steps: int = 5000, on_segment: Callable[[int], None] | None = None
-                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Train runs of one group together.  Returns (curves name -> R x L, divergence info).
+                segment_steps: int = 5000, on_segment: Callable[[int], None] | None = None,
+                snapshots: int = 0, snapshot_runs: Sequence[bool] | None = None
+                ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Train runs of one group together.  Returns (curves name -> R x L, info).
 
     ``size`` pads the chunk (repeating the last run) so every chunk of a group has the same
     shape and the group compiles once; padded rows are dropped.  With several local devices
     the run axis is sharded over a 1-D mesh (padded to a multiple of the device count).
+    info: ``diverged``, ``nan_step``, ``key_freqs``, ``params`` (final, R leading) and
+    ``snapshots`` ({step: params of the runs in ``snapshot_runs``}, taken at segment
+    boundaries, ``snapshots`` evenly spaced steps).
     """
     static.check_precision()
     n_real = len(configs)
@@ -82,7 +89,22 @@ def train_chunk(static: Static, configs: Sequence[Mapping[str, Any]], *, size: i
     padded = list(configs) + [configs[-1]] * (size - n_real)
     hp = HParams.from_configs(padded, static.dtype)
     shared = len({c["data_seed"] for c in padded}) == 1
+    if snapshots > 1:  # segment boundaries are where snapshots can be taken
+        segment_steps = min(segment_steps, max(static.log_every,
+                                               static.steps // (snapshots - 1)))
     n_blocks = _segment_blocks(static, segment_steps)
+    n_segments = static.steps // static.log_every // n_blocks
+    keep_at = set(np.round(np.linspace(0, n_segments, min(snapshots, n_segments + 1))).astype(
+        int).tolist()) if snapshots else set()
+    pick = np.flatnonzero(np.asarray(snapshot_runs if snapshot_runs is not None
+                                     else [True] * n_real))
+    snaps: dict[int, Any] = {}
+
+    def snapshot(k: int, state) -> None:
+        if k in keep_at and len(pick):
+            snaps[k * n_blocks * static.log_every] = jax.tree.map(
+                lambda x: np.asarray(x)[pick], state.params)
+
     make, start, segment = _programs(static, shared, n_blocks)
     seeds = np.array([c["data_seed"] for c in padded], np.uint32)
     data = make(seeds[0] if shared else seeds)
@@ -91,16 +113,41 @@ def train_chunk(static: Static, configs: Sequence[Mapping[str, Any]], *, size: i
         hp = jax.device_put(hp, runs)
         data = jax.device_put(data, NamedSharding(mesh, PartitionSpec()) if shared else runs)
     state, m0 = start(hp, data)
+    snapshot(0, state)
     chunks = [jax.tree.map(lambda x: np.asarray(x)[:, None], m0)]
-    for _ in range(static.steps // static.log_every // n_blocks):
+    for k in range(1, n_segments + 1):
         state, m = segment(hp, data, state)
         chunks.append(jax.tree.map(np.asarray, m))
+        snapshot(k, state)
         if on_segment is not None:
             on_segment(n_real * n_blocks * static.log_every)
-    curves = {k: np.concatenate([c[k] for c in chunks], axis=1)[:n_real] for k in METRICS}
+    curves = {k: np.concatenate([c[k] for c in chunks], axis=1)[:n_real] for k in chunks[0]}
     info = {"diverged": ~np.asarray(state.alive)[:n_real],
-            "nan_step": np.asarray(state.nan_step)[:n_real]}
+            "nan_step": np.asarray(state.nan_step)[:n_real],
+            "key_freqs": _key_freqs(static, state.params, n_real),
+            "params": jax.tree.map(lambda x: np.asarray(x)[:n_real], state.params),
+            "snapshots": {step: (pick, p) for step, p in snaps.items()}}
     return curves, info
+
+
+@functools.cache
+def _key_mask_program(static: Static):
+    # gj_ name: counted with the engine's programs.
+    f_PxP = dft_basis(static.p, static.jnp_dtype)
+
+    def gj_key_freqs(params):
+        return key_frequencies_by_norm(input_side_weights(params, static), f_PxP, KEY_FRACTION)
+
+    return jax.jit(jax.vmap(gj_key_freqs))
+
+
+def _key_freqs(static: Static, params: dict, n: int) -> list[np.ndarray]:
+    """Final input-side key frequencies of each run (the scale-free norm-fraction rule of
+    grokjax.analysis); empty for parity tasks and even p."""
+    if static.task != "modular" or static.p % 2 == 0:
+        return [np.zeros(0, np.int64)] * n
+    mask_RxK = np.asarray(_key_mask_program(static)(params))[:n]
+    return [np.flatnonzero(m).astype(np.int64) + 1 for m in mask_RxK]
 
 
 # Rows
@@ -145,8 +192,9 @@ def build_rows(spec: SweepSpec, spec_hash: str, static: Static, configs: Sequenc
     nan_step = np.where(info["diverged"], info["nan_step"], np.nan)
     cols["nan_step"] = pd.array(nan_step, dtype="Int64")
     cols["step"] = [steps_L] * n
-    for k in METRICS:
-        cols[k] = list(curves[k].astype(np.float32))
+    cols["key_freqs"] = list(info["key_freqs"])
+    for k, curve_RxL in curves.items():
+        cols[k] = list(curve_RxL.astype(np.float32))
     for k, v in provenance().items():
         cols[k] = [v] * n
     cols["wall_time_s"] = [wall_s / n] * n
@@ -182,6 +230,22 @@ class CompileStats:
 COMPILES = CompileStats()
 
 
+def _save_params(out: Path, chunk: Chunk, keep: np.ndarray, info: dict[str, Any],
+                 ckpt: CheckpointOptions) -> None:
+    """Final parameters and snapshots of the chunk's new runs (before their rows: the row is
+    the commit point)."""
+    for i in keep:
+        by_step: dict[int, dict] = {}
+        for step, (pick, params) in info["snapshots"].items():
+            j = np.flatnonzero(pick == i)
+            if len(j):
+                by_step[step] = {k: v[j[0]] for k, v in params.items()}
+        if ckpt.final:
+            by_step[chunk.static.steps] = {k: v[i] for k, v in info["params"].items()}
+        if by_step:
+            save_params(out, chunk.runs[i]["run_id"], by_step)
+
+
 @dataclasses.dataclass
 class ChunkDone:
     """Sent from the training loop to whoever shows progress."""
@@ -193,7 +257,7 @@ class ChunkDone:
 
 def execute_chunks(spec: SweepSpec, spec_hash: str, out: Path, chunks: Sequence[Chunk],
                    done: set[str], rule, *, segment_steps: int, flush_rows: int,
-                   flush_seconds: float, tag: str,
+                   flush_seconds: float, tag: str, checkpoints: CheckpointOptions | None = None,
                    on_steps: Callable[[float], None] = lambda n: None,
                    on_chunk: Callable[[ChunkDone], None] = lambda c: None) -> None:
     """Train ``chunks`` (skipping runs in ``done``) and write their rows as part files.
@@ -201,6 +265,7 @@ def execute_chunks(spec: SweepSpec, spec_hash: str, out: Path, chunks: Sequence[
     Rows are buffered and flushed every ``flush_rows`` rows or ``flush_seconds``; a process
     killed in between loses only its unflushed chunks, which a re-run trains again.
     """
+    ckpt = checkpoints or CheckpointOptions()
     buffer: list[pd.DataFrame] = []
     last_flush = time.perf_counter()
 
@@ -216,15 +281,20 @@ def execute_chunks(spec: SweepSpec, spec_hash: str, out: Path, chunks: Sequence[
         if not any(missing):
             return
         share = sum(missing) / len(chunk.runs)  # progress counts only runs not yet on disk
+        snap_runs = [ckpt.selects(c) for c in chunk.runs]
         t0 = time.perf_counter()
         curves, info = train_chunk(chunk.static, chunk.runs, size=chunk.size,
                                    segment_steps=segment_steps,
-                                   on_segment=lambda n, share=share: on_steps(n * share))
+                                   on_segment=lambda n, share=share: on_steps(n * share),
+                                   snapshots=ckpt.snapshots if any(snap_runs) else 0,
+                                   snapshot_runs=snap_runs)
         wall = time.perf_counter() - t0
         keep = np.flatnonzero(missing)
+        _save_params(out, chunk, keep, info, ckpt)
         rows = build_rows(spec, spec_hash, chunk.static, [chunk.runs[i] for i in keep],
                           {k: v[keep] for k, v in curves.items()},
-                          {k: v[keep] for k, v in info.items()},
+                          {k: info[k][keep] for k in ("diverged", "nan_step")}
+                          | {"key_freqs": [info["key_freqs"][i] for i in keep]},
                           wall * len(keep) / len(chunk.runs), rule)
         buffer.append(rows)
         if (sum(len(b) for b in buffer) >= flush_rows

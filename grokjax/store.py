@@ -57,7 +57,7 @@ def to_arrow(df: pd.DataFrame) -> pa.Table:
         if t is None:
             values = df[col]
             first = next((v for v in values if v is not None), None)
-            if col == "step":
+            if col in ("step", "key_freqs"):
                 t = pa.list_(pa.int64())
             elif isinstance(first, (np.ndarray, list)):
                 t = CURVE_FLOAT

@@ -20,9 +20,15 @@ import optax
 from flax import struct
 
 from grokjax import problem
+from grokjax.analysis.progress import PROGRESS_KEYS, progress_measures
 from grokjax.static import Static
 
 METRICS = ("train_loss", "test_loss", "train_acc", "test_acc", "l2_norm", "l1_norm")
+
+
+def metric_names(static: Static) -> tuple[str, ...]:
+    """Curves logged for a run: the common metrics, then the task's progress measures."""
+    return METRICS + PROGRESS_KEYS[static.task]
 
 
 @struct.dataclass
@@ -116,11 +122,12 @@ def _all_finite(tree) -> jax.Array:
 
 
 def metrics_of(static: Static, hp: HParams, data, state: TrainState) -> dict[str, jax.Array]:
-    """Logged metrics of the current state; NaN once the run has diverged."""
+    """Logged metrics and progress measures of the current state; NaN once it has diverged."""
     m = problem.evaluate(state.params, static, data, hp.train_size)
     m["l2_norm"], m["l1_norm"] = _norms(state.params)
+    m.update(progress_measures(state.params, static))
     nan = jnp.array(jnp.nan, static.jnp_dtype)
-    return {k: jnp.where(state.alive, m[k], nan) for k in METRICS}
+    return {k: jnp.where(state.alive, m[k], nan) for k in metric_names(static)}
 
 
 def init_state(static: Static, hp: HParams, data) -> TrainState:
@@ -179,7 +186,7 @@ def train(static: Static, hp: HParams, data=None) -> Result:
     """The whole run as one pure function: data, init, ``steps`` steps, logged curves."""
     data, state, m0 = start(static, hp, data)
     seg = run_segment(static, hp, data, state, static.steps // static.log_every)
-    curves = {k: jnp.concatenate([m0[k][None], seg.metrics[k]]) for k in METRICS}
+    curves = {k: jnp.concatenate([m0[k][None], seg.metrics[k]]) for k in metric_names(static)}
     return Result(seg.state, curves)
 
 

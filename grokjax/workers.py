@@ -57,6 +57,7 @@ def _worker_main(worker: int, core: int | None, payload: dict[str, Any], tasks, 
 
         execute_chunks(spec, payload["spec_hash"], Path(payload["out"]), pull(),
                        payload["done"], payload["rule"], tag=f"{payload['tag']}w{worker}",
+                       checkpoints=payload["checkpoints"],
                        segment_steps=payload["options"].segment_steps,
                        flush_rows=payload["options"].flush_rows,
                        flush_seconds=payload["options"].flush_seconds,

@@ -26,6 +26,9 @@ TINY = {
 }
 
 
+ONE = EngineOptions(workers=1)  # in-process; the worker path is tested in test_faults.py
+
+
 def tiny(**over):
     data = json.loads(json.dumps(TINY))
     for sec, kv in over.items():
@@ -52,7 +55,7 @@ def assert_same_rows(a, b):
 @pytest.fixture(scope="module")
 def first_sweep(tmp_path_factory):
     out = tmp_path_factory.mktemp("res") / "tiny"
-    rep = run_sweep(tiny(), out, options=EngineOptions(chunk_size=3, flush_rows=3),
+    rep = run_sweep(tiny(), out, options=EngineOptions(chunk_size=3, flush_rows=3, workers=1),
                     quiet=True, report=False)
     return out, rep
 
@@ -83,9 +86,9 @@ def test_rows_readable_by_plain_pandas(first_sweep):
 
 def test_same_sweep_twice_gives_identical_rows(first_sweep, tmp_path):
     out, _ = first_sweep
-    rep = run_sweep(tiny(), tmp_path / "again", options=EngineOptions(chunk_size=3),
+    rep = run_sweep(tiny(), tmp_path / "again", options=EngineOptions(chunk_size=3, workers=2),
                     quiet=True, report=False)
-    assert rep.n_trained == 8
+    assert rep.n_trained == 8 and rep.workers == 2  # pinned worker processes: same rows
     assert_same_rows(load_results(out), load_results(tmp_path / "again"))
 
 
@@ -99,11 +102,11 @@ def test_rerun_trains_nothing_and_resume_fills_gaps(first_sweep, tmp_path):
         (copy / "runs" / part.name).write_bytes(part.read_bytes())
     have = len(load_results(copy))
     assert 0 < have < 8
-    rep = run_sweep(tiny(), copy, options=EngineOptions(chunk_size=3), quiet=True,
+    rep = run_sweep(tiny(), copy, options=EngineOptions(chunk_size=3, workers=1), quiet=True,
                     report=False)
     assert rep.n_done_before == have and rep.n_trained == 8 - have
     assert_same_rows(load_results(copy), load_results(out))
-    rep = run_sweep(tiny(), copy, quiet=True, report=False)
+    rep = run_sweep(tiny(), copy, options=ONE, quiet=True, report=False)
     assert rep.n_trained == 0 and len(load_results(copy)) == 8
 
 
@@ -118,16 +121,16 @@ def test_changed_spec_is_refused_unless_restart(first_sweep, tmp_path):
         (copy / "runs" / part.name).write_bytes(part.read_bytes())
     changed = tiny(fixed={"steps": 100})
     with pytest.raises(ResultsError, match="different sweep spec"):
-        run_sweep(changed, copy, quiet=True, report=False)
+        run_sweep(changed, copy, options=ONE, quiet=True, report=False)
     assert len(load_results(copy)) == 8  # nothing lost
-    rep = run_sweep(changed, copy, quiet=True, report=False, restart=True)
+    rep = run_sweep(changed, copy, options=ONE, quiet=True, report=False, restart=True)
     assert rep.n_trained == 8
     assert set(load_results(copy)["steps"]) == {100}
 
 
 def test_second_writer_gets_a_clear_error(tmp_path):
     with store.folder_lock(tmp_path / "x"), pytest.raises(ResultsError, match="another sweep"):
-        run_sweep(tiny(), tmp_path / "x", quiet=True, report=False)
+        run_sweep(tiny(), tmp_path / "x", options=ONE, quiet=True, report=False)
 
 
 def test_load_results_errors(tmp_path):
@@ -171,4 +174,43 @@ weight_decay = [0.0, 1.0]
                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stderr
     assert "4 runs" in out.stdout and "1 compiled groups" in out.stdout
+    assert (tmp_path / "r" / "manifest.json").is_file()
     assert len(pd.read_parquet(tmp_path / "r" / "runs")) == 4
+
+
+def test_checkpoints_final_params_and_snapshots(first_sweep):
+    """Small sweeps keep 10 snapshots per run; they match the logged curves."""
+    from grokjax.checkpoints import load_params, saved_steps
+
+    out, _ = first_sweep
+    df = load_results(out)
+    row = df.iloc[0]
+    steps = saved_steps(out, row["run_id"])
+    assert steps[0] == 0 and steps[-1] == 200 and len(steps) == 5  # every boundary (4 segments)
+    for step in steps:
+        p = load_params(out, row["run_id"], step=step)
+        l2 = np.sqrt(sum(float(np.sum(np.square(w))) for w in p.values()))
+        i = list(row["step"]).index(step)
+        np.testing.assert_allclose(l2, row["l2_norm"][i], rtol=1e-5)
+    assert set(load_params(out, row["run_id"])) == {"W_in", "w_out"}
+    with pytest.raises(ResultsError, match="saved steps"):
+        load_params(out, row["run_id"], step=7)
+    with pytest.raises(ResultsError, match="no parameters saved"):
+        load_params(out, "0" * 16)
+
+
+def test_checkpoint_selection_and_errors(tmp_path):
+    from grokjax.checkpoints import saved_steps
+    from grokjax.config import SpecError
+
+    spec = tiny(checkpoints={"snapshots": 3, "where": {"weight_decay": [1.0]}})
+    run_sweep(spec, tmp_path / "c", options=EngineOptions(workers=1), quiet=True,
+              report=False)
+    df = load_results(tmp_path / "c")
+    for _, row in df.iterrows():
+        want = [0, 100, 200] if row["weight_decay"] == 1.0 else [200]
+        assert saved_steps(tmp_path / "c", row["run_id"]) == want
+    for bad, key in (({"snapshots": -1}, "snapshots"), ({"where": {"nope": [1]}}, "nope"),
+                     ({"every": 3}, "every")):
+        with pytest.raises(SpecError, match=key):
+            tiny(checkpoints=bad)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from grokjax import phases
 from grokjax.report.axes import (
     DEFAULTS,
     ROLES,
@@ -43,8 +44,8 @@ ACC_GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1.0)
 LOSS_Q, ACC_Q, MISSING = 1000, 10000, -32768
 LOSS_CLIP = 1e-30
 
-LOSS_DEFAULTS = {"min_train": 1e-5, "min_test": 1e-5, "ratio": 5e4, "floor": 1.1920929e-7}
-ACC_DEFAULTS = {"threshold": 0.9, "delay": 1000}
+LOSS_DEFAULTS = phases.LossRule().params()
+ACC_DEFAULTS = phases.AccuracyRule().params()
 
 STEP_LABEL = "datum.value == 0 ? '0' : format(datum.value, '~s')"
 # With format "~e" Vega thins the log ticks (empty labels); plain numbers from 0.01 to 999.
@@ -68,39 +69,14 @@ CONFIG = {
 
 def rule_of(df: pd.DataFrame, manifest: Mapping[str, Any]) -> dict[str, Any]:
     """The stored classification rule: ``{"name": "loss"|"accuracy", "params": {...}}``."""
-    name = manifest.get("phase_rule")
-    params: Any = manifest.get("phase_params")
-    if isinstance(name, Mapping):  # {"name": ..., "params"/thresholds...}
-        params = name.get("params", {k: v for k, v in name.items() if k not in ("name", "rule")})
-        name = name.get("name") or name.get("rule")
-    if name is None and "phase_rule" in df.columns and len(df):
-        name = df["phase_rule"].dropna().iloc[0] if df["phase_rule"].notna().any() else None
-    if params is None and "phase_params" in df.columns and df["phase_params"].notna().any():
-        params = df["phase_params"].dropna().iloc[0]
-    if isinstance(params, str):
-        try:
-            params = json.loads(params)
-        except ValueError:
-            params = {}
-    name = str(name or "loss")
-    params = dict(params or {})
-    if name == "accuracy":
-        out = dict(ACC_DEFAULTS)
-        aliases = {"threshold": ("threshold", "acc", "acc_threshold", "level"),
-                   "delay": ("delay", "gap", "max_delay")}
-    else:
-        name = "loss"
-        out = dict(LOSS_DEFAULTS)
-        aliases = {"min_train": ("min_train", "min_train_loss"),
-                   "min_test": ("min_test", "min_test_loss"),
-                   "ratio": ("ratio", "max_ratio", "loss_ratio"),
-                   "floor": ("floor",)}
-    for key, names in aliases.items():
-        for n in names:
-            if isinstance(params.get(n), (int, float)) and not isinstance(params.get(n), bool):
-                out[key] = float(params[n])
-                break
-    return {"name": name, "params": out}
+    name, params = manifest.get("phase_rule"), manifest.get("phase_params")
+    if name is None and "phase_rule" in df and df["phase_rule"].notna().any():
+        name = df["phase_rule"].dropna().iloc[0]
+    if params is None and "phase_params" in df and df["phase_params"].notna().any():
+        params = json.loads(df["phase_params"].dropna().iloc[0])
+    rule = phases.rule_from_options({"rule": name or "loss", **(params or {})},
+                                    source="manifest.json")
+    return {"name": rule.name, "params": rule.params()}
 
 
 # ---------------------------------------------------------------------------------------------
