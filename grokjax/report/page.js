@@ -195,11 +195,37 @@
       (runs.length === 1 ? "" : "s") + ": " + PH.filter((p) => c[p]).map((p) =>
         `<span class="chip sm"><i style="background:${D.colors[p]}"></i>${p} <b>${c[p]}</b></span>`)
         .join(" ");
+    renderCellRuns(runs);
     if (!views.cell) return;
     const rows = [];
     for (const r of runs) rows.push(...curveRows(r.i, r.phase, label(r)));
     replace(views.cell, "cell", rows);
     await views.cell.runAsync();
+  }
+
+  // ---- links to the runs' explorer pages (explore/RUN_ID.html, written by grokjax) ----------
+  const EXPLORE = new Set(D.explore || []);
+  const explorerHref = (id) => (EXPLORE.has(id) ? `explore/${encodeURIComponent(id)}.html` : null);
+  function renderCellRuns(runs) {
+    let box = $("gj-cell-runs");
+    const linked = runs.filter((r) => explorerHref(r.run_id));
+    if (!linked.length) { if (box) box.innerHTML = ""; return; }
+    if (!box) {
+      box = document.createElement("p");
+      box.id = "gj-cell-runs";
+      $("gj-cell-title").after(box);
+      const css = document.createElement("style");
+      css.textContent = "#gj-cell-runs{font-size:12.5px;color:#5f6368;margin:2px 0 4px}" +
+        "#gj-cell-runs a{display:inline-flex;align-items:center;gap:4px;margin:0 10px 0 4px;" +
+        "color:#1a5fb4;text-decoration:none;white-space:nowrap}" +
+        "#gj-cell-runs a:hover{text-decoration:underline}" +
+        "#gj-cell-runs i{display:inline-block;width:9px;height:9px;border-radius:50%}";
+      document.head.appendChild(css);
+    }
+    box.innerHTML = "Explore a run: " + linked.map((r) =>
+      `<a href="${explorerHref(r.run_id)}" title="run ${esc(r.run_id)}: weights, Fourier ` +
+      `analysis, curves"><i style="background:${D.colors[r.phase]}"></i>` +
+      `${esc(r.within || r.run_id)}</a>`).join(" ");
   }
 
   async function select(key) {
@@ -325,6 +351,10 @@
       const d = item && item.datum;
       if (d && typeof d.key === "string") select(d.key);
     });
+    views.main.addEventListener("dblclick", (event, item) => {
+      const href = item && item.datum && explorerHref(item.datum.run_id);
+      if (href) window.location.href = href;  // a dot: open its run's explorer page
+    });
     if (C) {
       views.cell = await makeView(D.specs.cell, "#gj-cell");
       views.reps = await makeView(D.specs.reps, "#gj-reps");
@@ -332,7 +362,7 @@
     initControls();
     await update();
     if (selected) await select(selected);
-    window.grokjax = { D, views, live: () => live, rule, classify, select, update };
+    window.grokjax = { D, views, live: () => live, rule, classify, select, update, explorerHref };
     document.body.dataset.ready = "1";
     document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
   }

@@ -8,6 +8,7 @@ import html
 import json
 import math
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -354,6 +355,10 @@ def _html_parts(b: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, 
             " re-classified live from their stored summary numbers (a black ring marks a run"
             " whose phase differs from the stored one). Hover a dot for its numbers; click a"
             " cell to plot its runs' curves below.")
+    if b["payload"].get("explore"):
+        how += (" Double-click a dot (or follow the links above the cell's curves) to open"
+                " that run's explorer page: its weights at every saved snapshot and, for"
+                " modular runs, their Fourier structure.")
 
     k = b["k"]
     if b["have_curves"]:
@@ -415,12 +420,28 @@ def write_png(vl_spec: Mapping[str, Any], path: Path, scale: float = 2.0) -> Pat
 
 
 def write_report(results_dir: str | Path, *, x: str | None = None, y: str | None = None,
-                 facet: str | None = None, png: bool = True) -> Path:
-    """Write ``results_dir/index.html`` (and ``phase_diagram.png``, ``curves.png``)."""
+                 facet: str | None = None, png: bool = True,
+                 explorers: bool | None = None) -> Path:
+    """Write ``results_dir/index.html`` (and ``phase_diagram.png``, ``curves.png``).
+
+    ``explorers``: also write the per-run explorer pages ``explore/RUN_ID.html`` of the runs
+    with saved parameter snapshots (None: only for sweeps of at most 64 runs).  The phase
+    diagram links every run that has an explorer page.
+    """
     d = Path(results_dir)
     df, manifest = load(d)
     opts = resolve_options(df, manifest, {"x": x, "y": y, "facet": facet})
     b = build(df, manifest, opts)
+    from grokjax.report import explorer
+
+    if explorers or (explorers is None and len(df) <= explorer.AUTO_MAX_RUNS):
+        try:
+            explorer.write_all(d, df, manifest)
+        except Exception as e:  # an explorer page never costs the report
+            if explorers:
+                raise
+            warnings.warn(f"{d}: the run explorer pages were not written: {e}", stacklevel=2)
+    b["payload"]["explore"] = explorer.explorer_ids(d, df)
     out = d / "index.html"
     tmp = d / ".index.html.tmp"
     tmp.write_text(render_html(df, manifest, _built=b), encoding="utf-8")

@@ -1,0 +1,169 @@
+"""Explorer pages in headless Chromium: draw offline, the step slider swaps the weights, the
+JavaScript logit waves agree with grokjax.analysis, and the phase diagram links to the pages.
+
+Needs playwright (python) and /usr/bin/chromium; skipped otherwise.  Trains the 2-run sweep of
+test_explorer.py (about 10 s).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.browser
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_report_browser import ARGS, CHROMIUM, _require_browser  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    """(results dir, browser context, console errors, blocked requests)."""
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+    from test_explorer import tiny_modular
+
+    from grokjax.report import write_report
+
+    d = tiny_modular(tmp_path_factory.mktemp("results") / "tiny_mod")
+    write_report(d, png=False)  # 2 runs: writes explore/RUN_ID.html for both
+    errors: list[str] = []
+    blocked: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1360, "height": 1000})
+
+            def route(r):
+                if r.request.url.startswith("file://"):
+                    r.continue_()
+                else:
+                    blocked.append(r.request.url)
+                    r.abort()
+
+            context.route("**/*", route)
+
+            def watch(page):
+                page.on("console",
+                        lambda m: errors.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e: errors.append(str(e)))
+
+            context.on("page", watch)
+            yield d, context, errors, blocked
+        finally:
+            browser.close()
+
+
+def _open(context, path: Path):
+    page = context.new_page()
+    page.goto(path.as_uri())
+    page.wait_for_function("document.body.dataset.ready === '1'", timeout=20_000)
+    return page
+
+
+def _updates(page) -> int:
+    return page.evaluate("() => Number(document.body.dataset.updates || 0)")
+
+
+def _cells(page, view: str = "wa") -> list[float]:
+    return page.evaluate(f"() => window.grokjax.views.{view}.data('cells').map(r => r.v)")
+
+
+def test_explorer_slider_swaps_the_weights(session, tmp_path):
+    from grokjax.store import load_results
+
+    d, context, errors, blocked = session
+    rid = str(load_results(d)["run_id"].iloc[0])
+    page = _open(context, d / "explore" / f"{rid}.html")
+    assert blocked == [], f"the page tried to fetch {blocked[:3]}"
+    assert errors == [], errors
+    steps = page.evaluate("() => window.grokjax.D.steps")
+    assert len(steps) >= 2
+    assert page.evaluate("() => document.body.dataset.step") == str(steps[-1])
+    last_w, last_c = _cells(page), _cells(page, "ca")
+    assert len(last_w) == 11 * 8
+    star = page.evaluate("() => window.grokjax.views.star.data('star').length")
+    assert star > 0
+    # move the step slider to the first snapshot: the heatmaps get that snapshot's weights
+    before = _updates(page)
+    page.evaluate("""() => { const el = document.getElementById("gx-step");
+      el.value = "0"; el.dispatchEvent(new Event("input", {bubbles: true})); }""")
+    page.wait_for_function(f"Number(document.body.dataset.updates || 0) > {before}",
+                           timeout=10_000)
+    assert page.evaluate("() => document.body.dataset.step") == str(steps[0])
+    first_w = _cells(page)
+    assert len(first_w) == len(last_w) and not np.allclose(first_w, last_w)
+    assert not np.allclose(_cells(page, "ca"), last_c)
+    assert page.evaluate("() => window.grokjax.views.curves.signal('cur')") == steps[0]
+    assert "step 0" in page.inner_text("#gx-step-label")
+    # neurons by index, then back: the same values at other positions
+    page.select_option("#gx-order", "index")
+    page.wait_for_function("window.grokjax.state.order === 'index'")
+    page.select_option("#gx-order", "freq")
+    page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
+    assert (tmp_path / "explorer.png").stat().st_size > 50_000
+    assert errors == [], errors
+
+
+def test_logit_waves_match_python(session):
+    """The page's per-frequency logits (JavaScript, from W_input and W_output) agree with
+    grokjax.analysis.frequency_logits and the model's logits."""
+    import jax.numpy as jnp
+
+    from grokjax.analysis import frequency_logits
+    from grokjax.checkpoints import load_params
+    from grokjax.models.modular_mlp import modular_logits
+    from grokjax.report.explorer import run_static
+    from grokjax.store import load_results
+
+    d, context, errors, _ = session
+    df = load_results(d)
+    row = df.iloc[1]
+    rid = str(row["run_id"])
+    page = _open(context, d / "explore" / f"{rid}.html")
+    static = run_static(row)
+    params = {k: jnp.asarray(v) for k, v in load_params(d, rid).items()}
+    key = page.evaluate("() => window.grokjax.D.mod.key")
+    last = page.evaluate("() => window.grokjax.D.steps.length - 1")
+    for a, b in ((3, 7), (10, 0)):
+        got = page.evaluate(f"""() => {{ const r = window.grokjax.logits({last}, {a}, {b});
+          return {{total: Array.from(r.total), groups: r.groups.map(g => Array.from(g))}}; }}""")
+        want = np.asarray(modular_logits(params, static, jnp.array([a]), jnp.array([b])))[0]
+        np.testing.assert_allclose(got["total"], want, rtol=1e-4, atol=1e-4)
+        per_f = np.asarray(frequency_logits(params, static, jnp.array(a), jnp.array(b)))
+        for j, k in enumerate(key):
+            np.testing.assert_allclose(got["groups"][j], per_f[k], rtol=1e-4, atol=1e-4)
+    # the a / b inputs redraw the waves; the answer is marked
+    before = _updates(page)
+    page.fill("#gx-a-val", "4")
+    page.dispatch_event("#gx-a-val", "change")
+    page.wait_for_function(f"Number(document.body.dataset.updates || 0) > {before}")
+    rows = page.evaluate("() => window.grokjax.views.logits.data('logits')")
+    assert {r["ans"] for r in rows} == {(4 + page.evaluate("window.grokjax.state.b")) % 11}
+    assert "mod 11" in page.inner_text("#gx-pred")
+    assert errors == [], errors
+
+
+def test_phase_diagram_links_to_explorer_pages(session):
+    d, context, errors, blocked = session
+    page = _open(context, d / "index.html")
+    key = page.evaluate("() => window.grokjax.live()[0].key")
+    page.evaluate(f"() => window.grokjax.select({key!r})")
+    page.wait_for_selector("#gj-cell-runs a")
+    hrefs = page.eval_on_selector_all("#gj-cell-runs a", "els => els.map(a => a.getAttribute("
+                                      "'href'))")
+    assert len(hrefs) == 2
+    for h in hrefs:
+        assert (d / h).is_file(), h
+    page.click("#gj-cell-runs a >> nth=0")
+    page.wait_for_function("document.body.dataset.ready === '1' && !!window.grokjax.D.mod",
+                           timeout=20_000)
+    assert page.url.endswith(hrefs[0])
+    # and back
+    page.click("a[href='../index.html']")
+    page.wait_for_function("document.body.dataset.ready === '1' && !!window.grokjax.live",
+                           timeout=20_000)
+    assert blocked == [] and errors == [], (blocked, errors)
