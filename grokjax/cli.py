@@ -53,10 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     for axis in ("x", "y", "facet"):
         r.add_argument(f"--{axis}", help=f"axis for {axis} (default: chosen from the sweep)")
     r.add_argument("--no-png", action="store_true")
+    r.add_argument("--no-explorers", action="store_true",
+                   help="skip the per-run explorer pages (written by default for <= 64 runs)")
     e = sub.add_parser("explore", help="write the explorer page of one run "
                                        "(results/NAME/explore/RUN_ID.html)")
     e.add_argument("results")
-    e.add_argument("run_id")
+    e.add_argument("run_id", nargs="?", help="the run (omit with --all)")
+    e.add_argument("--all", action="store_true",
+                   help="every run with parameter snapshots (at most 200 pages)")
     s = sub.add_parser("status", help="how many runs of a results folder are done, by phase")
     s.add_argument("results")
     st = sub.add_parser("settings", help="list every setting a sweep file may use")
@@ -132,14 +136,19 @@ def _report(args) -> int:
     from grokjax.report import write_report
 
     print(write_report(args.results, x=args.x, y=args.y, facet=args.facet,
-                       png=not args.no_png))
+                       png=not args.no_png, explorers=False if args.no_explorers else None))
     return 0
 
 
 def _explore(args) -> int:
-    from grokjax.report.explorer import write_explorer
+    from grokjax.config import SpecError
+    from grokjax.report.explorer import write_explorer, write_explorers
 
-    print(write_explorer(args.results, args.run_id))
+    if args.all == (args.run_id is not None):
+        raise SpecError("command line", "explore", "give a RUN_ID or --all (not both)")
+    paths = write_explorers(args.results) if args.all else [write_explorer(args.results,
+                                                                            args.run_id)]
+    print("\n".join(map(str, paths)) or "no run has parameter snapshots")
     return 0
 
 

@@ -29,7 +29,14 @@ from grokjax.plan import (
     plan_chunks,
     resolved_workers,
 )
-from grokjax.runner import COMPILES, ChunkDone, execute_chunks, provenance, train_chunk
+from grokjax.runner import (
+    COMPILES,
+    ChunkDone,
+    enable_compile_cache,
+    execute_chunks,
+    provenance,
+    train_chunk,
+)
 
 __all__ = ["EngineOptions", "PlanError", "SweepReport", "group_runs", "plan_chunks",
            "run_sweep", "train_chunk"]
@@ -116,6 +123,20 @@ class _Progress:
         self.bar.close()
 
 
+def _interleave_groups(plan, indices: list[int]) -> list[int]:
+    """Chunk order A1 B1 C1 A2 B2 ...: parallel workers start on different groups, so each
+    compiles different programs and later finds the others' in the compilation cache."""
+    by_group: dict = {}
+    for i in indices:
+        by_group.setdefault(plan[i].static, []).append(i)
+    queues = list(by_group.values())
+    out = []
+    while queues:
+        out += [q.pop(0) for q in queues]
+        queues = [q for q in queues if q]
+    return out
+
+
 def run_sweep(spec: SweepSpec, out: str | Path | None = None, *,
               options: EngineOptions | None = None, restart: bool = False,
               quiet: bool = False, report: bool = True, cluster: Cluster | None = None,
@@ -153,14 +174,15 @@ def run_sweep(spec: SweepSpec, out: str | Path | None = None, *,
         workers = resolved_workers(options)
         budget = options.memory_budget or default_budget(workers)
         plan = plan_chunks(runs, options, budget)
-        mine = [i for i in cluster.share(len(plan))
-                if any(r["run_id"] not in done for r in plan[i].runs)]
+        mine = _interleave_groups(plan, [i for i in cluster.share(len(plan))
+                                         if any(r["run_id"] not in done for r in plan[i].runs)])
         todo = [r for i in mine for r in plan[i].runs if r["run_id"] not in done]
         groups = {plan[i].static for i in mine}
         total_steps = sum(r["steps"] for r in todo)
         progress = _Progress(total_steps, len(todo),
                              f"{spec.name}: {len(todo)} runs, {len(groups)} groups", quiet)
         workers = min(workers, len(mine)) or 1
+        enable_compile_cache()
         programs0, compile0 = COMPILES.programs, COMPILES.seconds
         compiles = {"programs": 0, "seconds": 0.0}
         try:

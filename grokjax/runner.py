@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import os
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +32,22 @@ from grokjax.summary import NULLABLE_INT, summarize
 from grokjax.train import HParams, init_state, metrics_of, run_segment
 
 # Compiled programs (one set per static configuration)
+
+
+def enable_compile_cache() -> str | None:
+    """JAX's persistent compilation cache, so a resumed sweep, a second worker reaching a group
+    another worker compiled, or the next sweep of the same shapes loads programs instead of
+    compiling them (measured: 6.1 s -> 0.65 s for a parity group).  GROKJAX_CACHE_DIR sets the
+    folder (default ~/.cache/grokjax/jax); "off" disables it."""
+    folder = os.environ.get("GROKJAX_CACHE_DIR",
+                            os.path.join(os.path.expanduser("~"), ".cache", "grokjax", "jax"))
+    if folder.lower() in ("", "off", "0", "none"):
+        return None
+    if jax.config.read("jax_compilation_cache_dir") is None:
+        jax.config.update("jax_compilation_cache_dir", folder)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    return folder
+
 
 
 @functools.cache

@@ -46,8 +46,9 @@ def _worker_main(worker: int, core: int | None, payload: dict[str, Any], tasks, 
         if payload["x64"]:
             jax.config.update("jax_enable_x64", True)
         from grokjax.plan import plan_chunks
-        from grokjax.runner import execute_chunks
+        from grokjax.runner import enable_compile_cache, execute_chunks
 
+        enable_compile_cache()
         spec = payload["spec"]
         plan = plan_chunks(spec.runs(), payload["options"], budget=payload["budget"])
 
