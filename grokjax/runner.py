@@ -43,7 +43,7 @@ def enable_compile_cache() -> str | None:
                             os.path.join(os.path.expanduser("~"), ".cache", "grokjax", "jax"))
     if folder.lower() in ("", "off", "0", "none"):
         return None
-    if jax.config.read("jax_compilation_cache_dir") is None:
+    if jax.config.jax_compilation_cache_dir is None:
         jax.config.update("jax_compilation_cache_dir", folder)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
     return folder

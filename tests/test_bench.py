@@ -36,6 +36,11 @@ def test_tiny_bench_fills_every_column(tmp_path):
                       scaling_log_every=10, matmul_size=256, matmul_reps=1,
                       workers=1)  # one in-process worker keeps the test short
     results = bench.run_bench(plan, isolate=False)
+    for name in plan.workloads:
+        for part in ("grokjax", "jit", "torch"):
+            assert "error" not in results["workloads"][name][part], (name, part, results[
+                "workloads"][name][part]["error"])
+    assert "error" not in results["matmul"] and "error" not in results["scaling"]
     rows = bench.table_rows(results)
     assert [r["workload"] for r in rows] == ["parity64"]
     for row in rows:
