@@ -16,45 +16,20 @@ import pytest
 pytestmark = pytest.mark.browser
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_report_browser import ARGS, CHROMIUM, _require_browser  # noqa: E402
+from browser import offline_context  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     """(results dir, browser context, console errors, blocked requests)."""
-    _require_browser()
-    from playwright.sync_api import sync_playwright
     from test_explorer import tiny_modular
 
     from grokjax.report import write_report
 
-    d = tiny_modular(tmp_path_factory.mktemp("results") / "tiny_mod")
-    write_report(d, png=False)  # 2 runs: writes explore/RUN_ID.html for both
-    errors: list[str] = []
-    blocked: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 1360, "height": 1000})
-
-            def route(r):
-                if r.request.url.startswith("file://"):
-                    r.continue_()
-                else:
-                    blocked.append(r.request.url)
-                    r.abort()
-
-            context.route("**/*", route)
-
-            def watch(page):
-                page.on("console",
-                        lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.on("pageerror", lambda e: errors.append(str(e)))
-
-            context.on("page", watch)
-            yield d, context, errors, blocked
-        finally:
-            browser.close()
+    with offline_context() as (context, errors, blocked):
+        d = tiny_modular(tmp_path_factory.mktemp("results") / "tiny_mod")
+        write_report(d, png=False)  # 2 runs: writes explore/RUN_ID.html for both
+        yield d, context, errors, blocked
 
 
 def _open(context, path: Path):

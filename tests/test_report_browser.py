@@ -6,7 +6,6 @@ grid (1,125 runs) of test_report.py.
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -15,57 +14,23 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _require_browser():
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        pytest.skip("playwright (python) is not installed: pip install playwright")
-
-
 @pytest.fixture(scope="module")
 def page_session(tmp_path_factory):
     """(page, html path, console errors, blocked requests, load seconds)."""
-    _require_browser()
-    from playwright.sync_api import sync_playwright
-
     sys.path.insert(0, str(Path(__file__).parent))
+    from browser import offline_context
     from test_report import make_results
 
     from grokjax.report import write_report
 
-    html = write_report(make_results(tmp_path_factory.mktemp("results")), png=False)
-    errors: list[str] = []
-    blocked: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 1360, "height": 1000})
-
-            def route(r):
-                if r.request.url.startswith("file://"):
-                    r.continue_()
-                else:
-                    blocked.append(r.request.url)
-                    r.abort()
-
-            context.route("**/*", route)
-            page = context.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            t0 = time.perf_counter()
-            page.goto(html.as_uri())
-            page.wait_for_function("document.body.dataset.ready === '1'", timeout=30_000)
-            load_s = time.perf_counter() - t0
-            yield page, html, errors, blocked, load_s
-        finally:
-            browser.close()
+    with offline_context() as (context, errors, blocked):
+        html = write_report(make_results(tmp_path_factory.mktemp("results")), png=False)
+        page = context.new_page()
+        t0 = time.perf_counter()
+        page.goto(html.as_uri())
+        page.wait_for_function("document.body.dataset.ready === '1'", timeout=30_000)
+        load_s = time.perf_counter() - t0
+        yield page, html, errors, blocked, load_s
 
 
 DOTS = "#gj-main g.dots_marks path"
