@@ -246,6 +246,32 @@ def job_jit(workload: str, models: int, steps: int, log_every: int) -> dict[str,
             "steps_per_s": models * steps / wall, **_peak_rss_mib()}
 
 
+def job_progress(workload: str, models: int, steps: int, log_every: int) -> dict[str, Any]:
+    """The cost of logging progress measures: one jitted model with and without them,
+    alternating calls so that both see the same machine."""
+    import dataclasses as dc
+
+    import jax
+
+    from grokjax.train import HParams, train
+
+    w = WORKLOADS[workload]
+    cfg, static = _problem(w, steps, log_every)
+    hp = HParams.from_config(cfg, static.dtype)
+    fns = {on: jax.jit(train, static_argnums=0).lower(dc.replace(static, progress=on), hp)
+           .compile() for on in (True, False)}
+    wall = {True: 0.0, False: 0.0}
+    for _ in range(models):
+        for on, fn in fns.items():
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn(hp))
+            wall[on] += time.perf_counter() - t0
+    return {"models": models, "steps": steps, "log_every": log_every,
+            "steps_per_s_on": models * steps / wall[True],
+            "steps_per_s_off": models * steps / wall[False],
+            "overhead_pct": 100 * (wall[True] / wall[False] - 1)}
+
+
 def _torch_modules(torch):
     nn = torch.nn
 
@@ -381,7 +407,8 @@ def job_matmul(size: int, reps: int) -> dict[str, Any]:
     return {"size": size, "reps": reps, "seconds": best, "gflops": 2.0 * size ** 3 / best / 1e9}
 
 
-JOBS = {"grokjax": job_grokjax, "jit": job_jit, "torch": job_torch, "matmul": job_matmul}
+JOBS = {"grokjax": job_grokjax, "jit": job_jit, "torch": job_torch, "matmul": job_matmul,
+        "progress": job_progress}
 
 
 def measure(kind: str, isolate: bool = True, **kw) -> dict[str, Any]:
@@ -456,6 +483,9 @@ def run_bench(plan: Plan, isolate: bool = True, log=None) -> dict[str, Any]:
         log(f"{name}: jit-1 {plan.jit_models} models ...")
         row["jit"] = measure("jit", isolate, workload=name, models=plan.jit_models,
                              steps=plan.steps, log_every=plan.log_every)
+        log(f"{name}: progress-measure cost, {plan.jit_models} models ...")
+        row["progress"] = measure("progress", isolate, workload=name, models=plan.jit_models,
+                                  steps=plan.steps, log_every=plan.log_every)
         log(f"{name}: torch {plan.torch_models} models x {plan.torch_steps} steps ...")
         row["torch"] = measure("torch", isolate, workload=name, models=plan.torch_models,
                                steps=plan.torch_steps, log_every=plan.log_every)
@@ -476,7 +506,8 @@ def run_bench(plan: Plan, isolate: bool = True, log=None) -> dict[str, Any]:
 
 COLUMNS = ("workload", "MFLOP/step", "runs x steps", "grokjax steps/s", "incl. compile",
            "GFLOP/s", "matmul GFLOP/s", "% mm", "compile s", "programs", "workers",
-           "peak MiB", "torch steps/s", "x torch", "jit-1 steps/s", "x jit-1", "target")
+           "peak MiB", "torch steps/s", "x torch", "jit-1 steps/s", "x jit-1", "progress cost",
+           "target")
 
 
 def _num(x: Any, fmt: str = ",.0f") -> str:
@@ -536,6 +567,8 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
             "x torch": "-" if x_torch is None else f"{x_torch:.1f}x",
             "jit-1 steps/s": "error" if "error" in j else _num(j.get("steps_per_s")),
             "x jit-1": "-" if x_jit is None else f"{x_jit:.1f}x",
+            "progress cost": ("error" if "error" in r.get("progress", {"error": 1}) else
+                              f"{r['progress']['overhead_pct']:+.0f}%"),
             "target": _target(w, x_torch, pct),
         })
     return rows
@@ -581,6 +614,9 @@ def format_table(results: dict[str, Any]) -> str:
         "convention, ~1.5x the executed count).",
         "peak MiB: getrusage ru_maxrss of the grokjax subprocess + its largest reaped child "
         "(host RSS).",
+        "progress cost: wall-time overhead of logging the progress measures (Fourier sparsity, "
+        "key frequencies; parity bit norms) every log step, one jitted model with and without "
+        "them, calls alternated (target: <= 15%).",
         *notes,
     ]
     sc = results.get("scaling")

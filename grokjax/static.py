@@ -45,6 +45,8 @@ class Static:
     shared_win: bool | None = None
     fixed_embed: tuple[int, ...] = ()
     loss: str | None = None
+    # Not a setting: log the task's progress measures (make bench turns it off to price them).
+    progress: bool = True
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], train_pad: int | None = None) -> Static:

@@ -28,7 +28,7 @@ METRICS = ("train_loss", "test_loss", "train_acc", "test_acc", "l2_norm", "l1_no
 
 def metric_names(static: Static) -> tuple[str, ...]:
     """Curves logged for a run: the common metrics, then the task's progress measures."""
-    return METRICS + PROGRESS_KEYS[static.task]
+    return METRICS + (PROGRESS_KEYS[static.task] if static.progress else ())
 
 
 @struct.dataclass
@@ -125,7 +125,8 @@ def metrics_of(static: Static, hp: HParams, data, state: TrainState) -> dict[str
     """Logged metrics and progress measures of the current state; NaN once it has diverged."""
     m = problem.evaluate(state.params, static, data, hp.train_size)
     m["l2_norm"], m["l1_norm"] = _norms(state.params)
-    m.update(progress_measures(state.params, static))
+    if static.progress:
+        m.update(progress_measures(state.params, static))
     nan = jnp.array(jnp.nan, static.jnp_dtype)
     return {k: jnp.where(state.alive, m[k], nan) for k in metric_names(static)}
 
