@@ -215,6 +215,7 @@ class Chunk:
     static: Static
     runs: tuple  # run configurations (dicts)
     size: int  # padded size: every chunk of a group has one shape, so the group compiles once
+    shared_data: bool  # every run of the group uses one data seed: data passed unbatched
 
 
 def plan_chunks(runs: Sequence[Mapping[str, Any]], options: EngineOptions,
@@ -231,6 +232,18 @@ def plan_chunks(runs: Sequence[Mapping[str, Any]], options: EngineOptions,
                             f"group '{static.short()}' (about {fmt_bytes(per_run)} per run); "
                             "raise --memory-budget")
         size = min(want, len(members), fits)
-        for i in range(0, len(members), size):
-            plan.append(Chunk(len(plan), static, tuple(members[i:i + size]), size))
+        # Runs of a chunk that share one data seed get one unbatched data set (XLA multiplies
+        # one input by every run's weights).  Decided per group, so a group compiles a single
+        # variant: if every data seed's block of runs divides into whole chunks, chunks are cut
+        # inside the blocks and all share; otherwise data is batched for the whole group.
+        blocks: dict[int, list[dict]] = defaultdict(list)
+        for r in members:
+            blocks[r["data_seed"]].append(r)
+        shared = len(blocks) == 1 or all(len(b) % size == 0 for b in blocks.values())
+        if shared:
+            cuts = [b[i:i + size] for b in blocks.values() for i in range(0, len(b), size)]
+        else:
+            cuts = [members[i:i + size] for i in range(0, len(members), size)]
+        for c in cuts:
+            plan.append(Chunk(len(plan), static, tuple(c), size, shared))
     return plan

@@ -86,7 +86,8 @@ def _mesh() -> Mesh | None:
 
 def train_chunk(static: Static, configs: Sequence[Mapping[str, Any]], *, size: int | None = None,
                 segment_steps: int = 5000, on_segment: Callable[[int], None] | None = None,
-                snapshots: int = 0, snapshot_runs: Sequence[bool] | None = None
+                snapshots: int = 0, snapshot_runs: Sequence[bool] | None = None,
+                shared_data: bool | None = None
                 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Train runs of one group together.  Returns (curves name -> R x L, info).
 
@@ -95,7 +96,8 @@ def train_chunk(static: Static, configs: Sequence[Mapping[str, Any]], *, size: i
     the run axis is sharded over a 1-D mesh (padded to a multiple of the device count).
     info: ``diverged``, ``nan_step``, ``key_freqs``, ``params`` (final, R leading) and
     ``snapshots`` ({step: params of the runs in ``snapshot_runs``}, taken at segment
-    boundaries, ``snapshots`` evenly spaced steps).
+    boundaries, ``snapshots`` evenly spaced steps).  ``shared_data`` (default: whether the
+    chunk's runs share one data seed) passes one data set unbatched to every run.
     """
     static.check_precision()
     n_real = len(configs)
@@ -105,7 +107,8 @@ def train_chunk(static: Static, configs: Sequence[Mapping[str, Any]], *, size: i
         size = -(-size // mesh.size) * mesh.size
     padded = list(configs) + [configs[-1]] * (size - n_real)
     hp = HParams.from_configs(padded, static.dtype)
-    shared = len({c["data_seed"] for c in padded}) == 1
+    shared = (len({c["data_seed"] for c in padded}) == 1 if shared_data is None
+              else shared_data)
     if snapshots > 1:  # segment boundaries are where snapshots can be taken
         segment_steps = min(segment_steps, max(static.log_every,
                                                static.steps // (snapshots - 1)))
@@ -304,7 +307,7 @@ def execute_chunks(spec: SweepSpec, spec_hash: str, out: Path, chunks: Sequence[
                                    segment_steps=segment_steps,
                                    on_segment=lambda n, share=share: on_steps(n * share),
                                    snapshots=ckpt.snapshots if any(snap_runs) else 0,
-                                   snapshot_runs=snap_runs)
+                                   snapshot_runs=snap_runs, shared_data=chunk.shared_data)
         wall = time.perf_counter() - t0
         keep = np.flatnonzero(missing)
         _save_params(out, chunk, keep, info, ckpt)
