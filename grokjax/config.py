@@ -494,12 +494,6 @@ def expand(spec: SweepSpec) -> list[dict[str, Any]]:
     return runs
 
 
-def static_key(cfg: Mapping[str, Any]) -> tuple:
-    """The static part of a run's configuration (hashable, sorted)."""
-    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(cfg.items())
-                 if k in SETTINGS and SETTINGS[k].role == STATIC)
-
-
 def describe_settings(task: str | None = None) -> str:
     """A plain-text table of settings (for ``python -m grokjax settings`` and the docs)."""
     lines = []

@@ -197,7 +197,7 @@ def build_rows(spec: SweepSpec, spec_hash: str, static: Static, configs: Sequenc
                rule) -> pd.DataFrame:
     """One row per run: identity, configuration, summary, phase, curves, provenance."""
     n = len(configs)
-    steps_L = np.arange(static.n_logs, dtype=np.int64) * static.log_every
+    steps_L = np.arange(static.n_logs, dtype=np.int64) * static.log_every  # logged steps
     cols: dict[str, Any] = {
         "sweep": [spec.name] * n, "run_id": [c["run_id"] for c in configs],
         "spec_hash": [spec_hash] * n, "group": [group_id(static)] * n}

@@ -189,7 +189,3 @@ def train(static: Static, hp: HParams, data=None) -> Result:
     seg = run_segment(static, hp, data, state, static.steps // static.log_every)
     curves = {k: jnp.concatenate([m0[k][None], seg.metrics[k]]) for k in metric_names(static)}
     return Result(seg.state, curves)
-
-
-def log_steps(static: Static) -> np.ndarray:
-    return np.arange(static.n_logs, dtype=np.int64) * static.log_every
