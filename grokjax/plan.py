@@ -122,30 +122,16 @@ def resolved_workers(options: EngineOptions) -> int:
     return usable_cores() if backend() == "cpu" else 1
 
 
-CPU_ACT_BUDGET = 1 << 20  # bytes of hot activations per chunk on one core (L2 is ~2 MiB)
-
-
-def activation_bytes(static: Static) -> int:
-    """Bytes of the largest activations of one run's training step (hidden and logits)."""
-    item = np.dtype(static.dtype).itemsize
-    width = static.hidden + (static.p if static.task == "modular" else 1)
-    return static.train_pad * width * item
-
-
 def default_chunk(options: EngineOptions, static: Static | None = None) -> int:
-    """Runs per vmap.  Accelerators want the run axis wide.  On a CPU core the step is fastest
-    while a chunk's activations stay in cache: measured per pinned core, parity H=64 (300 KiB
-    per run) ran 4,630 / 4,680 / 4,010 / 1,840 model-steps/s at width 1 / 2 / 4 / 8, and H=256
-    (1.2 MiB per run) 1,020 / 450 / 320 -- so the width is the largest power of two whose
-    activations fit in CPU_ACT_BUDGET (at least 1, at most 8)."""
+    """Runs per compiled program.  Accelerators want the run axis wide (1,024).  A CPU core is
+    fastest with one plain (unvmapped) run at a time -- measured per pinned core, model-steps/s
+    at width 1 / 4 / 8: parity H=16, 750 sequences 20,560 / 20,580 / 19,440; H=32, 1,000
+    sequences 11,810 / 11,320 / 10,180; mod-31 24 neurons 9,510 / 9,520 / 9,270; parity H=64
+    8,960 at width 1 against 8,390 for two vmapped runs -- so the engine runs one model per core
+    on CPU, as design.md's pinned-process measurements suggested."""
     if options.chunk_size:
         return options.chunk_size
-    if backend() != "cpu":
-        return 1024
-    if static is None:
-        return 4
-    fits = max(1, CPU_ACT_BUDGET // max(1, activation_bytes(static)))
-    return min(8, 1 << (fits.bit_length() - 1))
+    return 1 if backend() == "cpu" else 1024
 
 
 def default_budget(workers: int) -> int:

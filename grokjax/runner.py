@@ -51,7 +51,12 @@ def enable_compile_cache() -> str | None:
 
 
 @functools.cache
-def _programs(static: Static, shared_data: bool, n_blocks: int):
+def _programs(static: Static, shared_data: bool, n_blocks: int, batched: bool = True):
+    """(data, start, segment) programs.  ``batched=False`` compiles one run without vmap and
+    wraps it to keep the leading run axis: on CPU a plain single-run program is ~1.8x faster
+    than the same run under vmap with a batch of 1 (parity H=64: 8,960 vs 5,070 model-steps/s
+    on one core), and as fast as any vmap width (20,560 vs 20,580 / 19,440 at width 4 / 8 for
+    H=16)."""
     d_axis = None if shared_data else 0
 
     # The gj_ names let CompileStats tell the engine's programs from incidental ones.
@@ -66,6 +71,19 @@ def _programs(static: Static, shared_data: bool, n_blocks: int):
     def gj_segment(hp, data, state):
         return run_segment(static, hp, data, state, n_blocks)
 
+    if not batched:
+        start1 = jax.jit(gj_start)
+        segment1 = jax.jit(gj_segment, donate_argnums=2)
+
+        def one(tree):
+            return jax.tree.map(lambda x: x[0], tree)
+
+        def run_axis(tree):
+            return jax.tree.map(lambda x: x[None], tree)
+
+        return (jax.jit(gj_data),
+                lambda hp, data: run_axis(start1(one(hp), data)),
+                lambda hp, data, state: run_axis(segment1(one(hp), data, one(state))))
     return (jax.jit(gj_data),
             jax.jit(jax.vmap(gj_start, in_axes=(0, d_axis))),
             jax.jit(jax.vmap(gj_segment, in_axes=(0, d_axis, 0)), donate_argnums=2))
@@ -125,7 +143,9 @@ def train_chunk(static: Static, configs: Sequence[Mapping[str, Any]], *, size: i
             snaps[k * n_blocks * static.log_every] = jax.tree.map(
                 lambda x: np.asarray(x)[pick], state.params)
 
-    make, start, segment = _programs(static, shared, n_blocks)
+    single = size == 1  # one run: a plain program, no vmap (see _programs)
+    shared = shared or single
+    make, start, segment = _programs(static, shared, n_blocks, batched=not single)
     seeds = np.array([c["data_seed"] for c in padded], np.uint32)
     data = make(seeds[0] if shared else seeds)
     if mesh is not None:
