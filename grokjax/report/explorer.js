@@ -5,28 +5,14 @@
   "use strict";
   const D = JSON.parse(document.getElementById("gx-data").textContent);
   const $ = (id) => document.getElementById(id);
-  const esc = (s) => String(s).replace(/[&<>"]/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+  const esc = gjEsc;
   const PALETTE = ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b",
     "#b279a2", "#ff9da6", "#9d755d", "#79706e"];
   const OTHER = "#c7c7c7";
 
   // ---- tooltips (a small handler instead of vega-tooltip) ------------------------------------
   const tip = $("gx-tip");
-  function tooltip(handler, event, item, value) {
-    if (value == null || value === "" || !event) { tip.style.display = "none"; return; }
-    tip.innerHTML = typeof value === "object"
-      ? "<table>" + Object.entries(value).map(([k, v]) =>
-        `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("") + "</table>"
-      : esc(value);
-    tip.style.display = "block";
-    const pad = 14, w = tip.offsetWidth, h = tip.offsetHeight;
-    let x = event.clientX + pad, y = event.clientY + pad;
-    if (x + w > window.innerWidth - 4) x = event.clientX - w - pad;
-    if (y + h > window.innerHeight - 4) y = event.clientY - h - pad;
-    tip.style.left = Math.max(4, x) + "px";
-    tip.style.top = Math.max(4, y) + "px";
-  }
+  const tooltip = gjTooltip(tip);
 
   // ---- snapshots: base64 float32 arrays, decoded once ------------------------------------------
   function f32(b64) {

@@ -34,7 +34,14 @@ from grokjax.checkpoints import SMALL_SWEEP, load_params, saved_steps
 from grokjax.config import SETTINGS, SpecError, resolve
 from grokjax.report import charts
 from grokjax.report.axes import fmt_value
-from grokjax.report.page import _asset, _json_for_script, load, to_vega, vega_bundle
+from grokjax.report.page import (
+    _asset,
+    _json_for_script,
+    load,
+    page_script,
+    to_vega,
+    vega_bundle,
+)
 from grokjax.store import ResultsError, _resolve_dir, atomic_write_bytes
 
 EXPLORE_DIR = "explore"
@@ -821,7 +828,7 @@ def render_explorer(df: pd.DataFrame, manifest: Mapping[str, Any], results_dir: 
         "ORDER": order_ctrl, "NSNAP": str(len(steps) - 1), "FOOTER": footer,
         "VERSION": e(str(ver or "")), "BUNDLE": vega_bundle(),
         "DATA": _json_for_script(payload),
-        "JS": _asset("explorer.js").replace("</script", "<\\/script"),
+        "JS": page_script("explorer.js"),
     }
     template = _asset("explorer_template.html")
     return re.sub(r"__([A-Z_]+)__", lambda m: parts.get(m.group(1), m.group(0)), template)

@@ -6,8 +6,7 @@
   const D = JSON.parse(document.getElementById("gj-data").textContent);
   const PH = D.phases;
   const $ = (id) => document.getElementById(id);
-  const esc = (s) => String(s).replace(/[&<>"]/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+  const esc = gjEsc;
   const copy = (r) => { const o = {}; for (const k of Object.keys(r)) o[k] = r[k]; return o; };
   const num = (v) => (v === null || v === undefined ? NaN : v);
   const fmt = (v) => {
@@ -22,20 +21,7 @@
 
   // ---- tooltips (a small handler instead of vega-tooltip) ------------------------------------
   const tip = $("gj-tip");
-  function tooltip(handler, event, item, value) {
-    if (value == null || value === "" || !event) { tip.style.display = "none"; return; }
-    tip.innerHTML = typeof value === "object"
-      ? "<table>" + Object.entries(value).map(([k, v]) =>
-        `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("") + "</table>"
-      : esc(value);
-    tip.style.display = "block";
-    const pad = 14, w = tip.offsetWidth, h = tip.offsetHeight;
-    let x = event.clientX + pad, y = event.clientY + pad;
-    if (x + w > window.innerWidth - 4) x = event.clientX - w - pad;
-    if (y + h > window.innerHeight - 4) y = event.clientY - h - pad;
-    tip.style.left = Math.max(4, x) + "px";
-    tip.style.top = Math.max(4, y) + "px";
-  }
+  const tooltip = gjTooltip(tip);
 
   // ---- curves: int16 arrays, base64 ----------------------------------------------------------
   const C = D.curves;

@@ -48,6 +48,11 @@ def _asset(name: str) -> str:
     return (_HERE / name).read_text(encoding="utf-8")
 
 
+def page_script(name: str) -> str:
+    """A page's own script after the helpers every page shares, safe to inline in <script>."""
+    return (_asset("common.js") + _asset(name)).replace("</script", "<\\/script")
+
+
 def to_vega(vl_spec: Mapping[str, Any]) -> dict[str, Any]:
     import vl_convert
 
@@ -407,7 +412,7 @@ def render_html(df: pd.DataFrame, manifest: Mapping[str, Any], *, x: str | None 
     parts = _html_parts(b, manifest)
     parts["BUNDLE"] = vega_bundle()
     parts["DATA"] = _json_for_script(b["payload"])
-    parts["PAGE_JS"] = _asset("page.js").replace("</script", "<\\/script")
+    parts["PAGE_JS"] = page_script("page.js")
     template = _asset("template.html")
     return re.sub(r"__([A-Z_]+)__", lambda m: parts.get(m.group(1), m.group(0)), template)
 
