@@ -169,8 +169,7 @@ def run_sweep(spec: SweepSpec, out: str | Path | None = None, *,
                      and store.read_manifest(out).get("spec_hash") == spec_hash,
                      f"process 0 to prepare {out}", timeout_s=600)
         done = store.done_run_ids(out)
-        if any(r["dtype"] == "float64" for r in runs):
-            jax.config.update("jax_enable_x64", True)
+        _enable_x64_if_needed(runs)
         workers = resolved_workers(options)
         budget = options.memory_budget or default_budget(workers)
         plan = plan_chunks(runs, options, budget)
@@ -234,9 +233,16 @@ def run_sweep(spec: SweepSpec, out: str | Path | None = None, *,
     return result
 
 
+def _enable_x64_if_needed(runs: list[dict[str, Any]]) -> None:
+    """float64 runs need x64 on before any of their arrays (or eval_shape'd shapes) exist."""
+    if any(r["dtype"] == "float64" for r in runs):
+        jax.config.update("jax_enable_x64", True)
+
+
 def estimate_runs(spec: SweepSpec, options: Mapping[str, Any] | None = None) -> dict[str, int]:
     opts = EngineOptions.from_mapping(options or spec.engine, spec.source)
     runs = spec.runs()
+    _enable_x64_if_needed(runs)
     plan = plan_chunks(runs, opts)
     return {"runs": len(runs), "groups": len({c.static for c in plan}), "chunks": len(plan),
             "model_steps": sum(r["steps"] for r in runs),

@@ -148,6 +148,19 @@ def test_cli_missing_file_exit_2(tmp_path):
     assert "parity_quick" in out.stderr  # lists the sweeps that do exist
 
 
+def test_cli_validate_float64_sweep_without_warnings(tmp_path):
+    """validate plans float64 runs with x64 on: no 'truncated to float32' warnings."""
+    spec = tmp_path / "f64.toml"
+    spec.write_text('[fixed]\ntask = "modular"\np = 7\nembed = 4\nhidden = 4\nsteps = 100\n'
+                    'dtype = "float64"\n')
+    out = subprocess.run([sys.executable, "-m", "grokjax", "validate", str(spec)],
+                         capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "1 runs in 1 compiled groups" in out.stdout
+    assert "truncated" not in out.stderr and "Warning" not in out.stderr, out.stderr
+
+
 def test_shipped_sweeps_are_valid():
     for path in sorted((ROOT / "sweeps").glob("*.toml")):
         spec = load_spec(path)
@@ -155,4 +168,7 @@ def test_shipped_sweeps_are_valid():
         first = path.read_text().splitlines()[0]
         assert first.startswith(f"# {path.stem}"), f"{path}: header comment names the sweep"
         assert "make sweep" in path.read_text() or "python -m grokjax" in path.read_text()
+        header = "\n".join(ln for ln in path.read_text().splitlines() if ln.startswith("#"))
+        assert "Measured" in header, f"{path}: the header gives the measured run time"
+        assert "_NOTE" not in header, f"{path}: an unfilled placeholder in the header"
     assert len(load_spec(ROOT / "sweeps/parity_grid.toml").runs()) == 1125
