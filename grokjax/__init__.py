@@ -11,6 +11,7 @@ from grokjax.checkpoints import load_params, saved_steps
 from grokjax.config import SETTINGS, SpecError, SweepSpec, load_spec, parse_spec, resolve
 from grokjax.engine import EngineOptions, SweepReport, group_runs, run_sweep, train_chunk
 from grokjax.models import constructed_params, modular_logits, parity_logit
+from grokjax.report.plots import curves_chart, save_chart
 from grokjax.static import Static
 from grokjax.store import ResultsError, load_results, read_manifest
 from grokjax.train import HParams, TrainState, make_optimizer, train
@@ -27,6 +28,7 @@ __all__ = [
     "TrainState",
     "__version__",
     "constructed_params",
+    "curves_chart",
     "group_runs",
     "load_params",
     "load_results",
@@ -38,6 +40,7 @@ __all__ = [
     "read_manifest",
     "resolve",
     "run_sweep",
+    "save_chart",
     "saved_steps",
     "train",
     "train_chunk",

@@ -1,4 +1,4 @@
-"""Command line: ``python -m grokjax sweep|validate|classify|report|status|settings``.
+"""Command line: ``python -m grokjax sweep|validate|classify|report|plot|explore|status|settings``.
 
 Bad input (a wrong sweep file, a results folder that is missing, locked or mixed) prints one
 ``error:`` line naming the file and key and exits with status 2; nothing is written.
@@ -55,6 +55,18 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--no-png", action="store_true")
     r.add_argument("--no-explorers", action="store_true",
                    help="skip the per-run explorer pages (written by default for <= 64 runs)")
+    pl = sub.add_parser("plot", help="curves of chosen runs as PNG/SVG/HTML "
+                                     "(one line per run, coloured by a setting)")
+    pl.add_argument("results")
+    pl.add_argument("--metric", action="append", dest="metrics",
+                    help="a logged curve (repeat for several panels; default: train_acc, "
+                         "test_acc)")
+    pl.add_argument("--color", help="setting column that colours the lines, e.g. reg")
+    pl.add_argument("--facet", help="setting column with one row of panels per value")
+    pl.add_argument("--where", help="pandas query selecting runs, e.g. 'weight_decay == 0.1'")
+    pl.add_argument("--log", action="append", help="metric on a log axis (default: losses)")
+    pl.add_argument("--title")
+    pl.add_argument("--out", required=True, help="output file: .png, .svg, .html or .json")
     e = sub.add_parser("explore", help="write the explorer page of one run "
                                        "(results/NAME/explore/RUN_ID.html)")
     e.add_argument("results")
@@ -152,6 +164,26 @@ def _explore(args) -> int:
     return 0
 
 
+def _plot(args) -> int:
+    from grokjax import store
+    from grokjax.report.plots import LOG_METRICS, curves_chart, save_chart
+
+    df = store.load_results(args.results)
+    if args.where:
+        try:
+            df = df.query(args.where)
+        except Exception as e:  # pandas raises many types for a bad expression
+            raise store.ResultsError(f"--where {args.where!r}: {e}") from None
+    for name in (args.color, args.facet):
+        if name and name not in df.columns:
+            raise store.ResultsError(f"{args.results}: no column {name!r} to colour or facet by")
+    chart = curves_chart(df, args.metrics or ("train_acc", "test_acc"), color=args.color,
+                         facet=args.facet, title=args.title,
+                         log=tuple(args.log) if args.log else LOG_METRICS)
+    print(save_chart(chart, args.out))
+    return 0
+
+
 def _status(args) -> int:
     from grokjax import store
 
@@ -180,7 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from grokjax.workers import WorkerError
 
     handlers = {"sweep": _sweep, "validate": _validate, "classify": _classify,
-                "report": _report, "explore": _explore, "status": _status, "settings": _settings}
+                "report": _report, "plot": _plot, "explore": _explore, "status": _status,
+                "settings": _settings}
     try:
         return handlers[args.cmd](args)
     except (SpecError, ResultsError, PlanError) as e:
