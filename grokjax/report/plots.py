@@ -105,21 +105,23 @@ def curves_chart(df: pd.DataFrame, metrics: Sequence[str] = ("train_acc", "test_
 
 def save_chart(chart, path: str | Path, scale: float = 2.0) -> Path:
     """Write ``chart`` as PNG (or SVG / HTML / JSON, by suffix) atomically."""
-    import os
-    import tempfile
+    import io
+
+    from grokjax.store import atomic_write_bytes
 
     path = Path(path)
-    if path.suffix not in (".png", ".svg", ".html", ".json"):
+    fmt = path.suffix.lstrip(".")
+    if fmt not in ("png", "svg", "html", "json"):
         raise ResultsError(f"{path}: unknown output type {path.suffix!r}; allowed: .png, .svg, "
                            ".html, .json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        kwargs = {"scale_factor": scale} if path.suffix == ".png" else {}
-        chart.save(tmp, **kwargs)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    if fmt == "png":
+        buf = io.BytesIO()
+        chart.save(buf, format="png", scale_factor=scale)
+        data = buf.getvalue()
+    else:
+        text = io.StringIO()
+        chart.save(text, format=fmt)
+        data = text.getvalue().encode()
+    atomic_write_bytes(path, data)
     return path
