@@ -7,6 +7,7 @@ resumes where it stopped with no run lost or doubled.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -147,12 +148,20 @@ def run_sweep(spec: SweepSpec, out: str | Path | None = None, *,
     is sharded over the local devices.  Under ``jax.distributed`` (``cluster``) each process
     trains its share of the chunks and process 0 waits for all before the report.
     """
+    runs = spec.runs()
+    with precision_for(runs):
+        return _run_sweep(spec, runs, out, options=options, restart=restart, quiet=quiet,
+                          report=report, cluster=cluster, wait_timeout_s=wait_timeout_s)
+
+
+def _run_sweep(spec: SweepSpec, runs: list[dict[str, Any]], out: str | Path | None, *,
+               options: EngineOptions | None, restart: bool, quiet: bool, report: bool,
+               cluster: Cluster | None, wait_timeout_s: float) -> SweepReport:
     options = options or EngineOptions.from_mapping(spec.engine, spec.source)
     rule = phases.rule_from_options(spec.phases, source=spec.source)
     ckpt = CheckpointOptions.from_spec(spec)
     cluster = cluster or Cluster(jax.process_index(), jax.process_count())
     out = Path(out) if out is not None else Path("results") / spec.name
-    runs = spec.runs()
     spec_hash = spec.spec_hash()
     t0 = time.perf_counter()
     lock = ".lock" if cluster.is_leader else f".lock-p{cluster.process_id}"
@@ -169,7 +178,6 @@ def run_sweep(spec: SweepSpec, out: str | Path | None = None, *,
                      and store.read_manifest(out).get("spec_hash") == spec_hash,
                      f"process 0 to prepare {out}", timeout_s=600)
         done = store.done_run_ids(out)
-        _enable_x64_if_needed(runs)
         workers = resolved_workers(options)
         budget = options.memory_budget or default_budget(workers)
         plan = plan_chunks(runs, options, budget)
@@ -233,17 +241,25 @@ def run_sweep(spec: SweepSpec, out: str | Path | None = None, *,
     return result
 
 
-def _enable_x64_if_needed(runs: list[dict[str, Any]]) -> None:
-    """float64 runs need x64 on before any of their arrays (or eval_shape'd shapes) exist."""
+@contextlib.contextmanager
+def precision_for(runs: list[dict[str, Any]]):
+    """x64 on while float64 runs are planned, trained and reported (their arrays must not be
+    truncated to float32); the caller's setting is restored afterwards, because x64 changes
+    jax.numpy's default dtypes for the whole process."""
+    before = bool(jax.config.read("jax_enable_x64"))
     if any(r["dtype"] == "float64" for r in runs):
         jax.config.update("jax_enable_x64", True)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_x64", before)
 
 
 def estimate_runs(spec: SweepSpec, options: Mapping[str, Any] | None = None) -> dict[str, int]:
     opts = EngineOptions.from_mapping(options or spec.engine, spec.source)
     runs = spec.runs()
-    _enable_x64_if_needed(runs)
-    plan = plan_chunks(runs, opts)
+    with precision_for(runs):
+        plan = plan_chunks(runs, opts)
     return {"runs": len(runs), "groups": len({c.static for c in plan}), "chunks": len(plan),
             "model_steps": sum(r["steps"] for r in runs),
             "chunk_size": max(c.size for c in plan), "workers": resolved_workers(opts)}
