@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from grokjax.config import load_spec, parse_spec
@@ -28,3 +29,103 @@ def test_fixed_embedding_model_generalizes_without_grokking(tmp_path):
     assert (df["phase"] == "generalize").all()  # accuracy rule: train and test rise together
     assert (df["grok_delay"].astype(float).abs() <= 100).all()
     assert np.all(df["n_key_freqs_norm"].apply(lambda c: c[-1]) >= 1)
+
+
+def _quick(name: str, tmp_path: Path, *, seeds: int, fixed: dict, grid: dict | None = None):
+    """Run a scaled-down copy of sweeps/NAME.toml (the shipped settings, with ``fixed`` and
+    ``grid`` overridden) in one worker and return its rows."""
+    spec = load_spec(ROOT / "sweeps" / f"{name}.toml")
+    raw = {**spec.raw, "sweep": {**spec.raw["sweep"], "seeds": seeds},
+           "fixed": {**spec.raw["fixed"], **fixed},
+           "grid": spec.raw.get("grid", {}) if grid is None else grid,
+           "report": {}}  # the file's axes may not vary in the smaller grid
+    quick = parse_spec(raw, source=f"{name} (quick)")
+    run_sweep(quick, tmp_path / name, options=EngineOptions(workers=1), quiet=True, report=False)
+    return load_results(tmp_path / name)
+
+
+def test_parity_grid_quick_phases_move_with_weight_decay(tmp_path):
+    """science.md 3: too little weight decay memorizes, more generalizes, too much fails.
+    Quick variant of sweeps/parity_grid.toml: hidden 32, 1,000 sequences, 10,000 steps, 2 seeds."""
+    df = _quick("parity_grid", tmp_path, seeds=2,
+                fixed={"steps": 10000, "hidden": 32, "train_size": 1000},
+                grid={"weight_decay": [0.01, 0.1, 1.0]})
+    by = {wd: g for wd, g in df.groupby("weight_decay")}
+    assert (by[0.01]["phase"] == "memorize").all()
+    assert (by[0.01]["final_test_acc"] < 0.9).all() and (by[0.01]["final_train_acc"] == 1).all()
+    assert (by[0.1]["best_test_acc"] >= 0.99).any()  # generalizes (grok or directly)
+    assert (by[0.1]["phase"].isin(["grok", "generalize"])).any()
+    assert (by[1.0]["phase"] == "fail").all()  # the train loss never gets below 1e-5
+
+
+def test_parity_l1_prunes_distractors_l2_leaves_small_weights(tmp_path):
+    """science.md 3: with L1 the featured model generalizes once the weights on the 27
+    distracting bits are pruned; L2 generalizes too but leaves many small weights on them.
+    Quick variant of sweeps/parity_l1_vs_l2.toml: weight decay 0.1, 1 seed (all 30,000 steps:
+    the pruning completes at ~20,000)."""
+    from grokjax.checkpoints import load_params
+
+    df = _quick("parity_l1_vs_l2", tmp_path, seeds=1, fixed={"weight_decay": 0.1},
+                grid={"reg": ["l1", "l2"]})
+    by = {r.reg: r for r in df.itertuples()}
+    for r in by.values():
+        assert r.final_test_acc >= 0.99 and r.train_acc_step_99 < r.test_acc_step_99
+    w = {reg: np.abs(load_params(tmp_path / "parity_l1_vs_l2", r.run_id)["W_in"])
+         for reg, r in by.items()}
+    n_dist = {reg: int((w_[3:30] > 0.01 * w_.max()).sum()) for reg, w_ in w.items()}
+    assert n_dist["l1"] == 0  # every distracting weight below 1% of the largest weight
+    assert n_dist["l2"] >= 20  # L2: many small weights left on distracting bits
+    assert by["l1"].distracting_norm[-1] < 0.1 * by["l2"].distracting_norm[-1]
+
+
+def test_init_scale_larger_init_delays_generalization(tmp_path):
+    """Omnigrok (science.md 6): a larger initial weight norm turns direct generalization into
+    grokking. Quick variant of sweeps/init_scale.toml: init 0.25 vs 8, weight decay 1.0, 2 seeds,
+    15,000 steps."""
+    df = _quick("init_scale", tmp_path, seeds=2, fixed={"steps": 15000, "weight_decay": 1.0},
+                grid={"init_scale": [0.25, 8.0]})
+    delay = df.pivot_table(index="seed", columns="init_scale", values="grok_delay")
+    assert (delay[8.0] > delay[0.25] + 2000).all(), delay
+    assert (df[df.init_scale == 8.0]["phase"] == "grok").all()
+    assert (df["best_test_acc"] >= 0.9).all()  # all generalize, the large init later
+
+
+def test_reverse_grokking_test_loss_rises_after_generalizing(tmp_path):
+    """science.md 6, no weight decay, embed 5, 10 neurons: after test loss reaches its minimum
+    it rises again while the training set stays fitted (the model drifts toward memorizing).
+    Quick variant of sweeps/reverse_grokking.toml: lr 3e-3, 2 seeds (the full 20,000 steps)."""
+    df = _quick("reverse_grokking", tmp_path, seeds=2, fixed={},
+                grid={"lr": [3e-3]})
+    for r in df.itertuples():
+        test_loss = np.asarray(r.test_loss)
+        assert test_loss[-1] > 1.3 * test_loss.min(), test_loss.min()
+        assert r.final_train_acc >= 0.98 and r.best_test_acc >= 0.75
+        assert r.final_test_acc < r.best_test_acc
+
+
+def test_fully_collapsed_model_stays_far_below_factored(tmp_path):
+    """science.md 1: training W_input and W_output directly (both sides collapsed) does not
+    generalize; the factored model does. Quick variant of sweeps/modadd_architecture.toml:
+    p = 31, tied, L2 weight decay 1.0, lr 3e-3, 8,000 steps, 1 seed."""
+    df = _quick("modadd_architecture", tmp_path, seeds=1,
+                fixed={"p": 31, "steps": 8000, "tie": "tied", "reg": "l2", "lr": 3e-3},
+                grid={"input_side": ["factored", "collapsed"],
+                      "output_side": ["factored", "collapsed"]})
+    acc = {(r.input_side, r.output_side): r.best_test_acc for r in df.itertuples()}
+    assert acc[("factored", "factored")] >= 0.99
+    assert acc[("collapsed", "collapsed")] < 0.5, acc
+
+
+def test_main_model_memorizes_then_groks_in_float32_and_float64(tmp_path):
+    """science.md 1: the tied factored model fits its training set within a few hundred steps
+    and reaches full test accuracy thousands of steps later. Quick variant of
+    sweeps/modadd_main.toml (both dtypes): p = 31 on all ordered pairs, half for training, embed
+    64, 10,000 steps, 1 seed."""
+    df = _quick("modadd_main", tmp_path, seeds=1,
+                fixed={"p": 31, "symmetric": False, "train_frac": 0.5, "embed": 64,
+                       "steps": 10000})
+    assert sorted(df["dtype"]) == ["float32", "float64"]
+    assert not jax.config.read("jax_enable_x64")  # run_sweep restored the caller's setting
+    for r in df.itertuples():
+        assert r.train_acc_step_90 <= 1000 and r.final_test_acc >= 0.99
+        assert r.grok_delay > 1000 and r.phase == "grok"
