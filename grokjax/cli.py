@@ -17,6 +17,8 @@ def _add_sweep(sub) -> None:
     p.add_argument("--out", help="results folder (default: results/NAME)")
     p.add_argument("--restart", action="store_true",
                    help="discard the folder's existing rows instead of resuming")
+    p.add_argument("--quick", action="store_true",
+                   help="the file's [quick] variant (seconds on a CPU) -> results/NAME_quick")
     p.add_argument("--chunk-size", type=int, help="runs vmapped together (default: per backend)")
     p.add_argument("--workers", type=int,
                    help="processes on this host (default: one pinned per core on CPU, 1 on "
@@ -47,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_sweep(sub)
     v = sub.add_parser("validate", help="check a sweep file; print its runs and groups")
     v.add_argument("spec")
+    v.add_argument("--quick", action="store_true", help="the file's [quick] variant")
     _add_classify(sub)
     r = sub.add_parser("report", help="write results/NAME/index.html (and PNGs)")
     r.add_argument("results")
@@ -87,6 +90,8 @@ def _sweep(args) -> int:
     from grokjax.plan import parse_bytes
 
     spec = load_spec(args.spec)
+    if args.quick:
+        spec = spec.quick()
     options = EngineOptions.from_mapping(spec.engine, spec.source)
     for flag in ("chunk_size", "workers"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
@@ -110,6 +115,8 @@ def _validate(args) -> int:
     from grokjax.engine import estimate_runs
 
     spec = load_spec(args.spec)
+    if args.quick:
+        spec = spec.quick()
     est = estimate_runs(spec)
     print(f"{spec.source}: ok -- {est['runs']} runs in {est['groups']} compiled groups, "
           f"{est['chunks']} chunks of up to {est['chunk_size']} runs, {est['workers']} "

@@ -184,7 +184,8 @@ def applicable(task: str) -> list[str]:
 # Spec parsing
 # ---------------------------------------------------------------------------------------------
 
-SECTIONS = ("sweep", "fixed", "grid", "phases", "report", "engine", "checkpoints")
+SECTIONS = ("sweep", "fixed", "grid", "phases", "report", "engine", "checkpoints", "quick")
+QUICK_KEYS = ("seeds", "fixed", "grid")
 SWEEP_KEYS = ("name", "description", "seeds", "data_seeds")
 DATA_SEEDS = ("fixed", "per_seed")
 
@@ -219,6 +220,46 @@ class SweepSpec:
     def spec_hash(self) -> str:
         """Hash of the training definition: the sorted run ids (phases/report excluded)."""
         return _hash(sorted(r["run_id"] for r in self.runs()))
+
+    @property
+    def has_quick(self) -> bool:
+        return "quick" in self.raw
+
+    def quick(self) -> SweepSpec:
+        """The file's ``[quick]`` variant (``sweep --quick``), named ``NAME_quick``."""
+        if not self.has_quick:
+            raise SpecError(self.source, "[quick]", "this sweep file has no [quick] table, so "
+                            "it has no --quick variant")
+        return _quick_spec(self.raw, self.source, self.name)
+
+
+def _quick_spec(raw: Mapping[str, Any], source: str, name: str) -> SweepSpec:
+    """``[quick]`` overrides the file: ``seeds`` replaces [sweep] seeds, ``fixed`` keys are merged
+    into [fixed] (and leave [grid]), ``grid`` axes replace the file's axes of the same name;
+    [report] axes that no longer vary are dropped."""
+    q = raw["quick"]
+    for key in q:
+        if key not in QUICK_KEYS:
+            raise SpecError(source, f"[quick] {key}", "unknown key; allowed: "
+                            + ", ".join(QUICK_KEYS))
+    for key in ("fixed", "grid"):
+        if not isinstance(q.get(key, {}), dict):
+            raise SpecError(source, f"[quick] {key}", f"must be a table ({key} = {{ ... }}); "
+                            f"got {_typename(q[key])}")
+    qfixed, qgrid = dict(q.get("fixed", {})), dict(q.get("grid", {}))
+    sweep = {**raw.get("sweep", {}), "name": f"{name}_quick"}
+    if "seeds" in q:
+        sweep["seeds"] = q["seeds"]
+    grid = {k: v for k, v in raw.get("grid", {}).items() if k not in qfixed}
+    grid.update(qgrid)
+    fixed = {k: v for k, v in raw.get("fixed", {}).items() if k not in qgrid}
+    fixed.update(qfixed)
+    varying = {k for k, v in grid.items() if isinstance(v, list) and len(v) > 1}
+    report = {k: v for k, v in raw.get("report", {}).items()
+              if k not in ("x", "y", "facet") or v in varying}
+    data = {**{k: v for k, v in raw.items() if k != "quick"}, "sweep": sweep, "fixed": fixed,
+            "grid": grid, "report": report}
+    return parse_spec(data, source=f"{source} [quick]", name=f"{name}_quick")
 
 
 def _hash(obj: Any, n: int = 16) -> str:
@@ -378,6 +419,8 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>", name: str | None
     _check_stage_options(spec)
     if len(runs) == 0:  # pragma: no cover - every axis has >= 1 value
         raise SpecError(source, "[grid]", "the sweep has no runs")
+    if "quick" in data:  # a bad [quick] table is an error of the file, found when it is read
+        _quick_spec(spec.raw, source, spec.name)
     return spec
 
 

@@ -172,3 +172,87 @@ def test_shipped_sweeps_are_valid():
         assert "measured" in header.lower(), f"{path}: the header gives the measured run time"
         assert "_NOTE" not in header, f"{path}: an unfilled placeholder in the header"
     assert len(load_spec(ROOT / "sweeps/parity_grid.toml").runs()) == 1125
+
+
+# ---------------------------------------------------------------------------------------------
+# [quick]: the CI-sized variant of a sweep file
+# ---------------------------------------------------------------------------------------------
+
+_QUICK_BASE = {
+    "sweep": {"seeds": 3},
+    "fixed": {"task": "parity", "n": 10, "k": 2, "steps": 1000, "hidden": 16},
+    "grid": {"weight_decay": [0.01, 0.1, 1.0], "train_size": [100, 200]},
+    "report": {"x": "weight_decay", "y": "train_size"},
+}
+
+
+def test_quick_merges_seeds_fixed_and_grid():
+    spec = parse_spec({**_QUICK_BASE, "quick": {
+        "seeds": 1, "fixed": {"steps": 100, "train_size": 100},
+        "grid": {"weight_decay": [0.1, 1.0]}}}, source="s.toml", name="s")
+    q = spec.quick()
+    assert q.name == "s_quick" and q.source == "s.toml [quick]"
+    assert q.grid == {"weight_decay": [0.1, 1.0], "seed": [0]}
+    assert q.fixed["steps"] == 100 and q.fixed["train_size"] == 100 and q.fixed["hidden"] == 16
+    assert q.report == {"x": "weight_decay"}  # train_size no longer varies: its role is dropped
+    assert len(q.runs()) == 2 and len(spec.runs()) == 18
+    # the quick runs are the same runs as the full file's where the settings agree
+    full = {r["run_id"] for r in parse_spec({**_QUICK_BASE, "fixed": {
+        **_QUICK_BASE["fixed"], "steps": 100}}).runs()}
+    assert {r["run_id"] for r in q.runs()} <= full
+
+
+@pytest.mark.parametrize("quick,key,words", [
+    ({"steps": 10}, "[quick] steps", "unknown key; allowed: seeds, fixed, grid"),
+    ({"fixed": [1]}, "[quick] fixed", "must be a table"),
+    ({"fixed": {"hiden": 8}}, "[fixed] hiden", "unknown setting"),
+    ({"grid": {"weight_decay": []}}, "[grid] weight_decay", ""),
+    ({"seeds": 0}, "[sweep] seeds", "an integer >= 1"),
+])
+def test_bad_quick_table_is_an_error_of_the_file(quick, key, words):
+    with pytest.raises(SpecError) as e:
+        parse_spec({**_QUICK_BASE, "quick": quick}, source="s.toml")
+    msg = str(e.value)
+    assert msg.startswith("s.toml") and key in msg and words in msg
+
+
+def test_quick_without_table_is_a_clear_error():
+    spec = parse_spec(_QUICK_BASE, source="s.toml")
+    assert not spec.has_quick
+    with pytest.raises(SpecError, match=r"no \[quick\] table"):
+        spec.quick()
+
+
+def test_every_shipped_quick_variant_is_small():
+    """--quick is meant for CI: each shipped variant is at most a few hundred thousand steps."""
+    for path in sorted((ROOT / "sweeps").glob("*.toml")):
+        spec = load_spec(path)
+        if spec.has_quick:
+            q = spec.quick()
+            assert sum(r["steps"] for r in q.runs()) <= 100_000, path
+
+
+def test_cli_sweep_quick_writes_name_quick(tmp_path):
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(textwrap.dedent("""
+        [fixed]
+        task = "parity"
+        n = 6
+        k = 2
+        hidden = 4
+        steps = 200
+        train_size = 32
+        test_size = 32
+        [grid]
+        weight_decay = [0.1, 1.0]
+        [quick]
+        fixed = { steps = 100, weight_decay = 0.1 }
+        """))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-m", "grokjax", "sweep", str(spec), "--quick",
+                          "--quiet", "--no-report", "--workers", "1"], capture_output=True,
+                         text=True, cwd=tmp_path, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "tiny_quick: 1 runs" in out.stdout
+    assert (tmp_path / "results" / "tiny_quick" / "manifest.json").is_file()
+    assert not (tmp_path / "results" / "tiny").exists()
