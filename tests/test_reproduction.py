@@ -5,25 +5,26 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from grokjax.config import load_spec, parse_spec
+from grokjax.config import load_spec
 from grokjax.engine import EngineOptions, run_sweep
 from grokjax.store import load_results
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _quick(name: str, tmp_path: Path):
+    """Run the ``[quick]`` variant of sweeps/NAME.toml (what ``sweep NAME --quick`` runs) in one
+    worker and return its rows."""
+    spec = load_spec(ROOT / "sweeps" / f"{name}.toml").quick()
+    run_sweep(spec, tmp_path / name, options=EngineOptions(workers=1), quiet=True, report=False)
+    return load_results(tmp_path / name)
+
+
 def test_fixed_embedding_model_generalizes_without_grokking(tmp_path):
     """science.md 2: the 5-neuron model on a fixed circular embedding reaches 100% test
     accuracy, with test accuracy rising together with train accuracy (no grokking delay).
-    Quick variant: the x^2 runs of sweeps/modadd_fixed_embed.toml, 2,000 steps, 2 seeds."""
-    spec = load_spec(ROOT / "sweeps" / "modadd_fixed_embed.toml")
-    raw = {**spec.raw, "sweep": {**spec.raw["sweep"], "seeds": 2},
-           "fixed": {**spec.raw["fixed"], "steps": 2000, "activation": "square"},
-           "grid": {}}
-    quick = parse_spec(raw, source="modadd_fixed_embed (quick)")
-    run_sweep(quick, tmp_path / "fe", options=EngineOptions(workers=1), quiet=True,
-              report=False)
-    df = load_results(tmp_path / "fe")
+    [quick]: the x^2 runs of sweeps/modadd_fixed_embed.toml, 2,000 steps, 2 seeds."""
+    df = _quick("modadd_fixed_embed", tmp_path)
     assert len(df) == 2
     assert (df["final_test_acc"] == 1.0).all()
     assert (df["phase"] == "generalize").all()  # accuracy rule: train and test rise together
@@ -31,25 +32,10 @@ def test_fixed_embedding_model_generalizes_without_grokking(tmp_path):
     assert np.all(df["n_key_freqs_norm"].apply(lambda c: c[-1]) >= 1)
 
 
-def _quick(name: str, tmp_path: Path, *, seeds: int, fixed: dict, grid: dict | None = None):
-    """Run a scaled-down copy of sweeps/NAME.toml (the shipped settings, with ``fixed`` and
-    ``grid`` overridden) in one worker and return its rows."""
-    spec = load_spec(ROOT / "sweeps" / f"{name}.toml")
-    raw = {**spec.raw, "sweep": {**spec.raw["sweep"], "seeds": seeds},
-           "fixed": {**spec.raw["fixed"], **fixed},
-           "grid": spec.raw.get("grid", {}) if grid is None else grid,
-           "report": {}}  # the file's axes may not vary in the smaller grid
-    quick = parse_spec(raw, source=f"{name} (quick)")
-    run_sweep(quick, tmp_path / name, options=EngineOptions(workers=1), quiet=True, report=False)
-    return load_results(tmp_path / name)
-
-
 def test_parity_grid_quick_phases_move_with_weight_decay(tmp_path):
     """science.md 3: too little weight decay memorizes, more generalizes, too much fails.
-    Quick variant of sweeps/parity_grid.toml: hidden 32, 1,000 sequences, 10,000 steps, 2 seeds."""
-    df = _quick("parity_grid", tmp_path, seeds=2,
-                fixed={"steps": 10000, "hidden": 32, "train_size": 1000},
-                grid={"weight_decay": [0.01, 0.1, 1.0]})
+    [quick] of sweeps/parity_grid.toml: hidden 32, 1,000 sequences, 10,000 steps, 2 seeds."""
+    df = _quick("parity_grid", tmp_path)
     by = {wd: g for wd, g in df.groupby("weight_decay")}
     assert (by[0.01]["phase"] == "memorize").all()
     assert (by[0.01]["final_test_acc"] < 0.9).all() and (by[0.01]["final_train_acc"] == 1).all()
@@ -61,12 +47,11 @@ def test_parity_grid_quick_phases_move_with_weight_decay(tmp_path):
 def test_parity_l1_prunes_distractors_l2_leaves_small_weights(tmp_path):
     """science.md 3: with L1 the featured model generalizes once the weights on the 27
     distracting bits are pruned; L2 generalizes too but leaves many small weights on them.
-    Quick variant of sweeps/parity_l1_vs_l2.toml: weight decay 0.1, 1 seed (all 30,000 steps:
+    [quick] of sweeps/parity_l1_vs_l2.toml: weight decay 0.1, 1 seed (all 30,000 steps:
     the pruning completes at ~20,000)."""
     from grokjax.checkpoints import load_params
 
-    df = _quick("parity_l1_vs_l2", tmp_path, seeds=1, fixed={"weight_decay": 0.1},
-                grid={"reg": ["l1", "l2"]})
+    df = _quick("parity_l1_vs_l2", tmp_path)
     by = {r.reg: r for r in df.itertuples()}
     for r in by.values():
         assert r.final_test_acc >= 0.99 and r.train_acc_step_99 < r.test_acc_step_99
@@ -80,10 +65,9 @@ def test_parity_l1_prunes_distractors_l2_leaves_small_weights(tmp_path):
 
 def test_init_scale_larger_init_delays_generalization(tmp_path):
     """Omnigrok (science.md 6): a larger initial weight norm turns direct generalization into
-    grokking. Quick variant of sweeps/init_scale.toml: init 0.25 vs 8, weight decay 1.0, 2 seeds,
+    grokking. [quick] of sweeps/init_scale.toml: init 0.25 vs 8, weight decay 1.0, 2 seeds,
     15,000 steps."""
-    df = _quick("init_scale", tmp_path, seeds=2, fixed={"steps": 15000, "weight_decay": 1.0},
-                grid={"init_scale": [0.25, 8.0]})
+    df = _quick("init_scale", tmp_path)
     delay = df.pivot_table(index="seed", columns="init_scale", values="grok_delay")
     assert (delay[8.0] > delay[0.25] + 2000).all(), delay
     assert (df[df.init_scale == 8.0]["phase"] == "grok").all()
@@ -93,9 +77,8 @@ def test_init_scale_larger_init_delays_generalization(tmp_path):
 def test_reverse_grokking_test_loss_rises_after_generalizing(tmp_path):
     """science.md 6, no weight decay, embed 5, 10 neurons: after test loss reaches its minimum
     it rises again while the training set stays fitted (the model drifts toward memorizing).
-    Quick variant of sweeps/reverse_grokking.toml: lr 3e-3, 2 seeds (the full 20,000 steps)."""
-    df = _quick("reverse_grokking", tmp_path, seeds=2, fixed={},
-                grid={"lr": [3e-3]})
+    [quick] of sweeps/reverse_grokking.toml: lr 3e-3, 2 seeds (the full 20,000 steps)."""
+    df = _quick("reverse_grokking", tmp_path)
     for r in df.itertuples():
         test_loss = np.asarray(r.test_loss)
         assert test_loss[-1] > 1.3 * test_loss.min(), test_loss.min()
@@ -105,12 +88,9 @@ def test_reverse_grokking_test_loss_rises_after_generalizing(tmp_path):
 
 def test_fully_collapsed_model_stays_far_below_factored(tmp_path):
     """science.md 1: training W_input and W_output directly (both sides collapsed) does not
-    generalize; the factored model does. Quick variant of sweeps/modadd_architecture.toml:
+    generalize; the factored model does. [quick] of sweeps/modadd_architecture.toml:
     p = 31, tied, L2 weight decay 1.0, lr 3e-3, 8,000 steps, 1 seed."""
-    df = _quick("modadd_architecture", tmp_path, seeds=1,
-                fixed={"p": 31, "steps": 8000, "tie": "tied", "reg": "l2", "lr": 3e-3},
-                grid={"input_side": ["factored", "collapsed"],
-                      "output_side": ["factored", "collapsed"]})
+    df = _quick("modadd_architecture", tmp_path)
     acc = {(r.input_side, r.output_side): r.best_test_acc for r in df.itertuples()}
     assert acc[("factored", "factored")] >= 0.99
     assert acc[("collapsed", "collapsed")] < 0.5, acc
@@ -121,9 +101,7 @@ def test_main_model_memorizes_then_groks_in_float32_and_float64(tmp_path):
     and reaches full test accuracy thousands of steps later. Quick variant of
     sweeps/modadd_main.toml (both dtypes): p = 31 on all ordered pairs, half for training, embed
     64, 10,000 steps, 1 seed."""
-    df = _quick("modadd_main", tmp_path, seeds=1,
-                fixed={"p": 31, "symmetric": False, "train_frac": 0.5, "embed": 64,
-                       "steps": 10000})
+    df = _quick("modadd_main", tmp_path)
     assert sorted(df["dtype"]) == ["float32", "float64"]
     assert not jax.config.read("jax_enable_x64")  # run_sweep restored the caller's setting
     for r in df.itertuples():
