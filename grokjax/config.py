@@ -77,6 +77,9 @@ class Setting:
     doc: str
     choices: tuple | None = None
     check: Callable[[Any], str | None] | None = None
+    # Settings added after results existed leave run ids unchanged at their default (the runs
+    # are the same runs), and change them only when set otherwise.
+    id_at_default: bool = True
 
     def default_for(self, task: str) -> Any:
         return self.default[task] if isinstance(self.default, dict) else self.default
@@ -109,6 +112,11 @@ SETTINGS: dict[str, Setting] = {
                 "metrics are logged at step 0 and every log_every steps", check=_positive),
         Setting("dtype", str, "float32", STATIC, _BOTH,
                 "float type of parameters and arithmetic", choices=("float32", "float64")),
+        Setting("matmul_precision", str, "highest", STATIC, _BOTH,
+                "highest: matrix products in the full dtype on every backend; default: the "
+                "backend's fast default (TF32 on recent NVIDIA GPUs, bfloat16 passes on TPU), "
+                "which changes training curves", choices=("highest", "default"),
+                id_at_default=False),
         # optimizer
         Setting("optimizer", str, "adamw", STATIC, _BOTH,
                 "adamw: decoupled weight decay; adam: penalty added to the gradient before Adam;"
@@ -509,7 +517,9 @@ def resolve(task: str, overrides: Mapping[str, Any], source: str = "<config>",
 
 def run_id(cfg: Mapping[str, Any]) -> str:
     """Stable hash of a run's full configuration (settings only, not results or ids)."""
-    return _hash({k: cfg[k] for k in SETTINGS if k in cfg})
+    task = cfg.get("task", SETTINGS["task"].default)
+    return _hash({k: cfg[k] for k, s in SETTINGS.items() if k in cfg and (
+        s.id_at_default or cfg[k] != s.default_for(task))})
 
 
 def expand(spec: SweepSpec) -> list[dict[str, Any]]:

@@ -45,6 +45,9 @@ class Static:
     shared_win: bool | None = None
     fixed_embed: tuple[int, ...] = ()
     loss: str | None = None
+    # GPUs/TPUs multiply float32 matrices in TF32/bfloat16 by default; "highest" keeps a
+    # float32 run float32 everywhere, so CPU and accelerator sweeps agree.
+    matmul_precision: str = "highest"
     # Not a setting: log the task's progress measures (make bench turns it off to price them).
     progress: bool = True
 

@@ -165,17 +165,19 @@ def run_segment(static: Static, hp: HParams, data, state: TrainState, n_blocks: 
                               s)
         return s, metrics_of(static, hp, data, s)
 
-    state, metrics = jax.lax.scan(block, state, None, length=n_blocks)
+    with jax.default_matmul_precision(static.matmul_precision):
+        state, metrics = jax.lax.scan(block, state, None, length=n_blocks)
     return Segment(state, metrics)
 
 
 def start(static: Static, hp: HParams, data=None):
     """(data, state, metrics at step 0).  Pass ``data`` to share one data set across runs."""
     static.check_precision()
-    if data is None:
-        data = problem.make_data(static, hp.data_seed)
-    state = init_state(static, hp, data)
-    return data, state, metrics_of(static, hp, data, state)
+    with jax.default_matmul_precision(static.matmul_precision):
+        if data is None:
+            data = problem.make_data(static, hp.data_seed)
+        state = init_state(static, hp, data)
+        return data, state, metrics_of(static, hp, data, state)
 
 
 class Result(NamedTuple):

@@ -54,6 +54,9 @@ def test_run_ids_are_stable_golden():
     assert run_id(cfg) == run_id(dict(reversed(list(cfg.items()))))
     assert run_id(cfg) == "4984c2682cea46af"
     assert run_id({**cfg, "seed": 1}) != run_id(cfg)
+    # a setting added later (matmul_precision) keeps ids at its default, changes them otherwise
+    assert cfg["matmul_precision"] == "highest"
+    assert run_id({**cfg, "matmul_precision": "default"}) != run_id(cfg)
 
 
 def test_spec_hash_ignores_phases_and_report_tables(tmp_path):

@@ -107,7 +107,9 @@ def test_worker_processes_give_the_same_rows(spec_file, reference, tmp_path):
 
 @pytest.mark.parametrize("devices", [2, 4])
 def test_sharded_over_host_devices_equals_one_device(spec_file, reference, tmp_path, devices):
-    env = {**ENV, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
+    # host (CPU) devices, also where an accelerator is present
+    env = {**ENV, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
+           "JAX_PLATFORMS": "cpu"}
     code = ("import jax; from grokjax.plan import EngineOptions; from grokjax.engine import "
             "run_sweep; from grokjax.config import load_spec; "
             f"assert len(jax.local_devices()) == {devices}; "

@@ -107,16 +107,17 @@ def test_reassociated_forward_equals_naive(inp, out, tie, shared):
     a, b = (jnp.asarray(x) for x in pairs(11, symmetric=False))
     e_a = params.get("E", params.get("E_a"))
     e_b = params.get("E", params.get("E_b"))
-    if inp == "factored":
-        h = e_a[a] @ params.get("W_in", params.get("W_in_a")) + \
-            e_b[b] @ params.get("W_in", params.get("W_in_b"))
-    else:
-        h = e_a[a] + e_b[b]
-    h = jax.nn.relu(h)
-    if out == "factored":
-        naive = (h @ params["W_out"]) @ params.get("U", e_a).T
-    else:
-        naive = h @ params["W_output"]
+    with jax.default_matmul_precision("highest"):  # the reference in full float32 on GPUs too
+        if inp == "factored":
+            h = e_a[a] @ params.get("W_in", params.get("W_in_a")) + \
+                e_b[b] @ params.get("W_in", params.get("W_in_b"))
+        else:
+            h = e_a[a] + e_b[b]
+        h = jax.nn.relu(h)
+        if out == "factored":
+            naive = (h @ params["W_out"]) @ params.get("U", e_a).T
+        else:
+            naive = h @ params["W_output"]
     np.testing.assert_allclose(modular_logits(params, st, a, b), naive, rtol=1e-5, atol=1e-5)
     # parameter set of the variant
     names = set(params)

@@ -21,6 +21,7 @@ import numpy as np
 
 from grokjax.models.activations import ACTIVATIONS
 from grokjax.models.modular_mlp import collapsed_view
+from grokjax.precision import full_precision
 
 
 def _check_odd(p: int) -> None:
@@ -69,6 +70,7 @@ class NeuronFrequencies(NamedTuple):
     peak_H: jax.Array  # the largest |coefficient| itself (what the cutoff rule compares)
 
 
+@full_precision
 def neuron_frequencies(w_PxH: jax.Array, f_PxP: jax.Array) -> NeuronFrequencies:
     """Each neuron's frequency and strength.  ``w_PxH`` may also be S x p x H (sides, see top).
 
@@ -170,6 +172,7 @@ def output_side_weights(params: dict, static: Any) -> jax.Array:
     return collapsed_view(params, static)[2].T
 
 
+@full_precision
 def frequency_logits(params: dict, static: Any, a: jax.Array, b: jax.Array,
                      cutoff: float = 0.0) -> jax.Array:
     """Per-frequency logit contributions, shape (..., K+1, p) for pairs a, b of shape (...).

@@ -24,6 +24,7 @@ from grokjax.analysis.fourier import (
     top_k_share,
 )
 from grokjax.analysis.parity import relevant_weight_norms
+from grokjax.precision import full_precision
 
 # The explorable's per-neuron cutoff (for its un-normalised weights; see key_frequencies).
 KEY_CUTOFF = 10.0
@@ -36,6 +37,7 @@ PROGRESS_KEYS = {
 }
 
 
+@full_precision
 def progress_measures(params: dict, static: Any) -> dict[str, jax.Array]:
     """name -> scalar (in the run's dtype), keys ``PROGRESS_KEYS[static.task]``.
 
@@ -62,6 +64,7 @@ def progress_measures(params: dict, static: Any) -> dict[str, jax.Array]:
     return {name: v.astype(dtype) for name, v in out.items()}
 
 
+@full_precision
 def final_key_frequencies(params: dict, static: Any, rule: str = "norm",
                           cutoff: float = KEY_CUTOFF,
                           fraction: float = KEY_FRACTION) -> np.ndarray:

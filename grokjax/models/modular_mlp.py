@@ -23,6 +23,7 @@ import numpy as np
 
 from grokjax.models.activations import ACTIVATIONS
 from grokjax.models.init import embed_init, linear_init
+from grokjax.precision import full_precision
 
 
 def circular_embedding(p: int, freqs, dtype=jnp.float32) -> jax.Array:
@@ -71,6 +72,7 @@ def _embeddings(params: dict, cfg: Any, dtype) -> tuple[jax.Array, jax.Array]:
     return params["E_a"], params["E_b"]
 
 
+@full_precision
 def collapsed_view(params: dict, cfg: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
     """(W_input_a p x H, W_input_b p x H, W_output H x p): the model as two matrices."""
     dtype = next(iter(params.values())).dtype
@@ -90,11 +92,13 @@ def collapsed_view(params: dict, cfg: Any) -> tuple[jax.Array, jax.Array, jax.Ar
     return t_a_PxH, t_b_PxH, o_HxP
 
 
+@full_precision
 def hidden_activations(params: dict, cfg: Any, a_B: jax.Array, b_B: jax.Array) -> jax.Array:
     t_a, t_b, _ = collapsed_view(params, cfg)
     return ACTIVATIONS[cfg.activation](t_a[a_B] + t_b[b_B])
 
 
+@full_precision
 def modular_logits(params: dict, cfg: Any, a_B: jax.Array, b_B: jax.Array) -> jax.Array:
     """Logits B x p for the pairs (a_B, b_B)."""
     t_a_PxH, t_b_PxH, o_HxP = collapsed_view(params, cfg)

@@ -9,6 +9,7 @@ import jax
 
 from grokjax.models.activations import ACTIVATIONS
 from grokjax.models.init import linear_init
+from grokjax.precision import full_precision
 
 
 def init_parity(key: jax.Array, d_in: int, hidden: int, init_scale, dtype) -> dict:
@@ -19,6 +20,7 @@ def init_parity(key: jax.Array, d_in: int, hidden: int, init_scale, dtype) -> di
     }
 
 
+@full_precision
 def parity_logit(params: dict, x_BxD: jax.Array, activation: str = "relu") -> jax.Array:
     h_BxH = ACTIVATIONS[activation](x_BxD @ params["W_in"])
     return h_BxH @ params["w_out"]
