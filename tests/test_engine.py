@@ -214,3 +214,20 @@ def test_checkpoint_selection_and_errors(tmp_path):
                      ({"every": 3}, "every")):
         with pytest.raises(SpecError, match=key):
             tiny(checkpoints=bad)
+
+
+@pytest.mark.parametrize("backend,option,groups", [
+    ("cpu", None, 2), ("gpu", None, 1), ("tpu", None, 1), ("gpu", True, 2), ("cpu", False, 1)])
+def test_train_size_buckets_per_backend(monkeypatch, backend, option, groups):
+    """CPU trains one run at a time, so runs are grouped by exact train size (no padded rows);
+    on GPU/TPU compiling costs more than padded rows, so sizes share one program."""
+    from grokjax import plan
+
+    monkeypatch.setattr(plan, "backend", lambda: backend)
+    spec = parse_spec({"fixed": {"task": "parity", "n": 8, "k": 2, "hidden": 4, "steps": 100},
+                       "grid": {"train_size": [50, 100]}})
+    opts = EngineOptions(bucket_train_size=option, workers=1, chunk_size=4)
+    chunks = plan.plan_chunks(spec.runs(), opts, budget=2**30)
+    assert len({c.static for c in chunks}) == groups
+    if groups == 1:
+        assert chunks[0].static.train_pad == 100
