@@ -149,7 +149,7 @@ def run_sweep(spec: SweepSpec, out: str | Path | None = None, *,
     trains its share of the chunks and process 0 waits for all before the report.
     """
     runs = spec.runs()
-    with precision_for(runs):
+    with x64_for(runs):
         return _run_sweep(spec, runs, out, options=options, restart=restart, quiet=quiet,
                           report=report, cluster=cluster, wait_timeout_s=wait_timeout_s)
 
@@ -242,7 +242,7 @@ def _run_sweep(spec: SweepSpec, runs: list[dict[str, Any]], out: str | Path | No
 
 
 @contextlib.contextmanager
-def precision_for(runs: list[dict[str, Any]]):
+def x64_for(runs: list[dict[str, Any]]):
     """x64 on while float64 runs are planned, trained and reported (their arrays must not be
     truncated to float32); the caller's setting is restored afterwards, because x64 changes
     jax.numpy's default dtypes for the whole process."""
@@ -258,7 +258,7 @@ def precision_for(runs: list[dict[str, Any]]):
 def estimate_runs(spec: SweepSpec, options: Mapping[str, Any] | None = None) -> dict[str, int]:
     opts = EngineOptions.from_mapping(options or spec.engine, spec.source)
     runs = spec.runs()
-    with precision_for(runs):
+    with x64_for(runs):
         plan = plan_chunks(runs, opts)
     return {"runs": len(runs), "groups": len({c.static for c in plan}), "chunks": len(plan),
             "model_steps": sum(r["steps"] for r in runs),
