@@ -3,34 +3,59 @@
     spec = grokjax.load_spec("sweeps/parity_quick.toml")
     grokjax.run_sweep(spec)                       # -> results/parity_quick/
     df = grokjax.load_results("results/parity_quick")
+
+Your own task, model, optimizer or penalty: build a ``Task`` / ``Model`` / ``Optimizer`` /
+``Penalty`` from pure functions and ``register`` it (docs/extending.md).
 """
 
 __version__ = "0.1.0"
 
 from grokjax.checkpoints import load_params, saved_steps
-from grokjax.config import SETTINGS, SpecError, SweepSpec, load_spec, parse_spec, resolve
-from grokjax.engine import EngineOptions, SweepReport, group_runs, run_sweep, train_chunk
+from grokjax.components import Batch, EvalBatch, Model, Optimizer, Penalty, Task
+from grokjax.engine import SweepReport, run_sweep
+from grokjax.errors import PlanError, SpecError
 from grokjax.models import constructed_params, modular_logits, parity_logit
+from grokjax.optim import make_optimizer
+from grokjax.options import CheckpointOptions, EngineOptions, ReportOptions
+from grokjax.plan import group_runs
+from grokjax.registry import RegistryError, load_plugin, register
 from grokjax.report.plots import curves_chart, save_chart
-from grokjax.static import Static
+from grokjax.runner import train_chunk
+from grokjax.settings import RUN, STATIC, Setting
+from grokjax.spec import SweepSpec, describe_settings, load_spec, parse_spec, resolve, run_id
+from grokjax.static import HParams, Static
 from grokjax.store import ResultsError, load_results, read_manifest
-from grokjax.train import HParams, TrainState, make_optimizer, train
+from grokjax.train import TrainState, train
 
 __all__ = [
-    "SETTINGS",
+    "RUN",
+    "STATIC",
+    "Batch",
+    "CheckpointOptions",
     "EngineOptions",
+    "EvalBatch",
     "HParams",
+    "Model",
+    "Optimizer",
+    "Penalty",
+    "PlanError",
+    "RegistryError",
+    "ReportOptions",
     "ResultsError",
+    "Setting",
     "SpecError",
     "Static",
     "SweepReport",
     "SweepSpec",
+    "Task",
     "TrainState",
     "__version__",
     "constructed_params",
     "curves_chart",
+    "describe_settings",
     "group_runs",
     "load_params",
+    "load_plugin",
     "load_results",
     "load_spec",
     "make_optimizer",
@@ -38,7 +63,9 @@ __all__ = [
     "parity_logit",
     "parse_spec",
     "read_manifest",
+    "register",
     "resolve",
+    "run_id",
     "run_sweep",
     "save_chart",
     "saved_steps",

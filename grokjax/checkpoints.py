@@ -16,7 +16,6 @@ larger sweeps keep final parameters only.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,55 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from grokjax.config import SpecError
-from grokjax.store import ResultsError, _resolve_dir, atomic_write_bytes
+from grokjax.options import SMALL_SWEEP, CheckpointOptions
+from grokjax.store import ResultsError, atomic_write_bytes, resolve_dir
 
-SMALL_SWEEP = 64
-DEFAULT_SNAPSHOTS = 10
-
-
-@dataclasses.dataclass(frozen=True)
-class CheckpointOptions:
-    snapshots: int = 0
-    where: tuple[tuple[str, tuple], ...] = ()  # (axis, allowed values)
-    final: bool = True
-
-    @classmethod
-    def from_spec(cls, spec: Any) -> CheckpointOptions:
-        options = spec.raw.get("checkpoints")
-        if options is None:
-            n = len(spec.runs())
-            return cls(snapshots=DEFAULT_SNAPSHOTS if n <= SMALL_SWEEP else 0)
-        src = spec.source
-        kw: dict[str, Any] = {}
-        for key, value in options.items():
-            where = f"[checkpoints] {key}"
-            if key == "snapshots":
-                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    raise SpecError(src, where, f"{value!r}: allowed: an integer >= 0")
-                kw[key] = value
-            elif key == "final":
-                if not isinstance(value, bool):
-                    raise SpecError(src, where, f"{value!r}: allowed: true or false")
-                kw[key] = value
-            elif key == "where":
-                if not isinstance(value, dict):
-                    raise SpecError(src, where, "a table {axis = [values]}")
-                axes = [*spec.grid, *spec.fixed]
-                sel = []
-                for axis, vals in value.items():
-                    if axis not in axes:
-                        raise SpecError(src, f"{where}.{axis}", "not a setting of this sweep;"
-                                        " allowed: " + ", ".join(axes))
-                    sel.append((axis, tuple(vals if isinstance(vals, list) else [vals])))
-                kw[key] = tuple(sel)
-            else:
-                raise SpecError(src, where, "unknown key; allowed: snapshots, where, final")
-        return cls(**kw)
-
-    def selects(self, run: Mapping[str, Any]) -> bool:
-        return all(run.get(axis) in vals for axis, vals in self.where)
-
+__all__ = ["SMALL_SWEEP", "CheckpointOptions", "load_params", "save_params", "saved_steps"]
 
 def _path(results_dir: Path, run_id: str) -> Path:
     return Path(results_dir) / "params" / f"{run_id}.npz"
@@ -82,7 +36,7 @@ def save_params(results_dir: Path, run_id: str, by_step: Mapping[int, Mapping[st
                 ) -> None:
     """Write one run's parameters at the given steps, atomically."""
     arrays = {f"{step}/{name}": np.asarray(w) for step, params in by_step.items()
-              for name, w in params.items()}
+              for name, w in _flat(params).items()}
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     folder = Path(results_dir) / "params"
@@ -90,8 +44,29 @@ def save_params(results_dir: Path, run_id: str, by_step: Mapping[int, Mapping[st
     atomic_write_bytes(_path(results_dir, run_id), buf.getvalue())
 
 
+def _flat(params: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested dict of arrays as {"a/b": array} (a model's parameters may nest)."""
+    if not isinstance(params, Mapping):
+        return {prefix: params}
+    out: dict[str, Any] = {}
+    for k, v in params.items():
+        out.update(_flat(v, f"{prefix}/{k}" if prefix else str(k)))
+    return out
+
+
+def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, w in flat.items():
+        *path, leaf = name.split("/")
+        node = out
+        for p in path:
+            node = node.setdefault(p, {})
+        node[leaf] = w
+    return out
+
+
 def saved_steps(results: str | Path, run_id: str) -> list[int]:
-    path = _path(_resolve_dir(results), run_id)
+    path = _path(resolve_dir(results), run_id)
     if not path.is_file():
         return []
     with np.load(path) as z:
@@ -101,7 +76,7 @@ def saved_steps(results: str | Path, run_id: str) -> list[int]:
 def load_params(results: str | Path, run_id: str, step: int | None = None
                 ) -> dict[str, np.ndarray]:
     """The parameter pytree of a run at ``step`` (default: its last saved step)."""
-    path = _path(_resolve_dir(results), run_id)
+    path = _path(resolve_dir(results), run_id)
     if not path.is_file():
         raise ResultsError(f"{path}: no parameters saved for run {run_id} (the sweep's "
                            "[checkpoints] table decides which runs keep them)")
@@ -113,4 +88,4 @@ def load_params(results: str | Path, run_id: str, step: int | None = None
             raise ResultsError(f"{path}: no parameters at step {step}; saved steps: "
                                + ", ".join(map(str, steps)))
         prefix = f"{step}/"
-        return {k[len(prefix):]: z[k] for k in z.files if k.startswith(prefix)}
+        return _nest({k[len(prefix):]: z[k] for k in z.files if k.startswith(prefix)})

@@ -79,20 +79,21 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("status", help="how many runs of a results folder are done, by phase")
     s.add_argument("results")
     st = sub.add_parser("settings", help="list every setting a sweep file may use")
-    st.add_argument("--task", choices=("parity", "modular"))
+    st.add_argument("--task", help="only this task's settings (and its models')")
     return ap
 
 
 def _sweep(args) -> int:
-    from grokjax.config import SpecError, load_spec
+    from grokjax.errors import SpecError
+    from grokjax.spec import load_spec
     from grokjax.distributed import initialize
-    from grokjax.engine import EngineOptions, run_sweep
-    from grokjax.plan import parse_bytes
+    from grokjax.engine import run_sweep
+    from grokjax.options import parse_bytes
 
     spec = load_spec(args.spec)
     if args.quick:
         spec = spec.quick()
-    options = EngineOptions.from_mapping(spec.engine, spec.source)
+    options = spec.engine
     for flag in ("chunk_size", "workers"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise SpecError("command line", f"--{flag.replace('_', '-')}", "must be >= 1")
@@ -111,7 +112,7 @@ def _sweep(args) -> int:
 
 
 def _validate(args) -> int:
-    from grokjax.config import load_spec
+    from grokjax.spec import load_spec
     from grokjax.engine import estimate_runs
 
     spec = load_spec(args.spec)
@@ -136,7 +137,7 @@ def _classify(args) -> int:
         options.update(manifest.get("phase_params", {}))
     options.update({k: v for k, v in names.items() if v is not None})
     rule = phases.rule_from_options(options, source="command line")
-    results = store._resolve_dir(args.results)
+    results = store.resolve_dir(args.results)
     with store.folder_lock(results):
         n = store.rewrite_parts(results, lambda df: phases.classify_frame(df, rule))
         manifest.update(phase_rule=rule.name, phase_params=rule.params())
@@ -160,7 +161,7 @@ def _report(args) -> int:
 
 
 def _explore(args) -> int:
-    from grokjax.config import SpecError
+    from grokjax.errors import SpecError
     from grokjax.report.explorer import write_explorer, write_explorers
 
     if args.all == (args.run_id is not None):
@@ -195,7 +196,7 @@ def _status(args) -> int:
     from grokjax import store
 
     manifest = store.read_manifest(args.results)
-    done = store.done_run_ids(store._resolve_dir(args.results))
+    done = store.done_run_ids(store.resolve_dir(args.results))
     print(f"{args.results}: {len(done)} of {manifest.get('n_runs', '?')} runs done "
           f"(sweep {manifest.get('sweep')}, spec {manifest.get('spec_hash')})")
     if done:
@@ -205,7 +206,7 @@ def _status(args) -> int:
 
 
 def _settings(args) -> int:
-    from grokjax.config import describe_settings
+    from grokjax.spec import describe_settings
 
     print(describe_settings(args.task))
     return 0
@@ -213,8 +214,8 @@ def _settings(args) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from grokjax.config import SpecError
-    from grokjax.plan import PlanError
+    from grokjax.errors import SpecError
+    from grokjax.errors import PlanError
     from grokjax.store import ResultsError
     from grokjax.workers import WorkerError
 

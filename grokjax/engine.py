@@ -12,35 +12,20 @@ import dataclasses
 import os
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import jax
 
-from grokjax import phases, store
-from grokjax.checkpoints import CheckpointOptions
-from grokjax.config import SweepSpec
+from grokjax import store
 from grokjax.distributed import Cluster, wait_for
-from grokjax.plan import (
-    EngineOptions,
-    PlanError,
-    default_budget,
-    group_runs,
-    plan_chunks,
-    resolved_workers,
-)
-from grokjax.runner import (
-    COMPILES,
-    ChunkDone,
-    enable_compile_cache,
-    execute_chunks,
-    provenance,
-    train_chunk,
-)
+from grokjax.options import EngineOptions
+from grokjax.plan import default_budget, plan_chunks, resolved_workers
+from grokjax.rows import provenance
+from grokjax.runner import COMPILES, ChunkDone, Job, enable_compile_cache, execute_chunks
+from grokjax.spec import SweepSpec
 
-__all__ = ["EngineOptions", "PlanError", "SweepReport", "group_runs", "plan_chunks",
-           "run_sweep", "train_chunk"]
+__all__ = ["SweepReport", "estimate_runs", "run_sweep", "x64_for"]
 
 
 @dataclasses.dataclass
@@ -78,6 +63,7 @@ def manifest_for(spec: SweepSpec, spec_hash: str, n_runs: int, rule) -> dict[str
         "sweep": spec.name, "source": spec.source, "description": spec.description,
         "spec": spec.raw, "spec_hash": spec_hash, "n_runs": n_runs, "task": spec.task,
         "fixed": spec.fixed, "grid": spec.grid, "varying": spec.varying,
+        "plugins": list(spec.plugins),
         "phase_rule": rule.name, "phase_params": rule.params(), **provenance(),
     }
 
@@ -157,9 +143,8 @@ def run_sweep(spec: SweepSpec, out: str | Path | None = None, *,
 def _run_sweep(spec: SweepSpec, runs: list[dict[str, Any]], out: str | Path | None, *,
                options: EngineOptions | None, restart: bool, quiet: bool, report: bool,
                cluster: Cluster | None, wait_timeout_s: float) -> SweepReport:
-    options = options or EngineOptions.from_mapping(spec.engine, spec.source)
-    rule = phases.rule_from_options(spec.phases, source=spec.source)
-    ckpt = CheckpointOptions.from_spec(spec)
+    options = options or spec.engine
+    rule, ckpt = spec.phases, spec.checkpoints
     cluster = cluster or Cluster(jax.process_index(), jax.process_count())
     out = Path(out) if out is not None else Path("results") / spec.name
     spec_hash = spec.spec_hash()
@@ -192,25 +177,20 @@ def _run_sweep(spec: SweepSpec, runs: list[dict[str, Any]], out: str | Path | No
         enable_compile_cache()
         programs0, compile0 = COMPILES.programs, COMPILES.seconds
         compiles = {"programs": 0, "seconds": 0.0}
+        job = Job(sweep=spec.name, spec_hash=spec_hash, out=str(out), done=frozenset(done),
+                  rule=rule, checkpoints=ckpt, options=options, tag=f"p{cluster.process_id}")
         try:
             if workers > 1:
-                from grokjax.workers import run_workers
+                from grokjax.workers import WorkerJob, run_workers
 
-                payload = {"spec": spec, "spec_hash": spec_hash, "out": str(out),
-                           "checkpoints": ckpt,
-                           "done": done, "rule": rule, "options": options, "budget": budget,
-                           "x64": bool(jax.config.read("jax_enable_x64")),
-                           "tag": f"p{cluster.process_id}"}
-                run_workers(workers, mine, payload, progress.steps, progress.chunk,
+                work = WorkerJob(job=job, runs=tuple(runs), plugins=spec.plugins,
+                                 budget=budget, x64=bool(jax.config.read("jax_enable_x64")))
+                run_workers(workers, mine, work, progress.steps, progress.chunk,
                             on_compiles=lambda p, s: compiles.update(
                                 programs=compiles["programs"] + p,
                                 seconds=compiles["seconds"] + s))
             else:
-                execute_chunks(spec, spec_hash, out, [plan[i] for i in mine], done, rule,
-                               checkpoints=ckpt, segment_steps=options.segment_steps,
-                               flush_rows=options.flush_rows,
-                               flush_seconds=options.flush_seconds,
-                               tag=f"p{cluster.process_id}", on_steps=progress.steps,
+                execute_chunks(job, [plan[i] for i in mine], on_steps=progress.steps,
                                on_chunk=progress.chunk)
                 compiles = {"programs": COMPILES.programs - programs0,
                             "seconds": COMPILES.seconds - compile0}
@@ -255,8 +235,8 @@ def x64_for(runs: list[dict[str, Any]]):
         jax.config.update("jax_enable_x64", before)
 
 
-def estimate_runs(spec: SweepSpec, options: Mapping[str, Any] | None = None) -> dict[str, int]:
-    opts = EngineOptions.from_mapping(options or spec.engine, spec.source)
+def estimate_runs(spec: SweepSpec, options: EngineOptions | None = None) -> dict[str, int]:
+    opts = options or spec.engine
     runs = spec.runs()
     with x64_for(runs):
         plan = plan_chunks(runs, opts)

@@ -72,7 +72,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from grokjax.config import SpecError
+from grokjax.errors import SpecError
 
 PHASES = ("memorize", "grok", "generalize", "fail", "diverged")
 CURVES = ("step", "train_loss", "test_loss", "train_acc", "test_acc")

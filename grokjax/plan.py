@@ -10,102 +10,20 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from grokjax.config import SETTINGS, STATIC, SpecError
+from grokjax import train
+from grokjax.errors import PlanError
+from grokjax.options import EngineOptions, fmt_bytes
 from grokjax.static import Static
 
-
-class PlanError(RuntimeError):
-    """The sweep cannot be executed as asked (e.g. a memory budget below one run)."""
-
-
-_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 2**10, "m": 1e6, "mb": 1e6, "mib": 2**20,
-          "g": 1e9, "gb": 1e9, "gib": 2**30, "t": 1e12, "tb": 1e12, "tib": 2**40}
-
-
-def parse_bytes(text: str | int | float) -> int:
-    """'512MiB', '2GB', '1.5e9' or a number of bytes."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return int(text)
-    m = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([a-zA-Z]*)\s*", str(text))
-    if not m or m.group(2).lower() not in _UNITS:
-        raise ValueError(f"{text!r} is not a size; use e.g. 512MiB, 2GB or a number of bytes")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
-
-
-def fmt_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"  # pragma: no cover
-
-
-@dataclasses.dataclass(frozen=True)
-class EngineOptions:
-    """How a sweep is executed -- never what a run computes.
-
-    chunk_size: runs vmapped together (None: per backend -- small on CPU, where activations must
-      stay in cache; wide on GPU/TPU), capped by the memory budget.
-    workers: processes on this host (None: one per core on CPU, each pinned to its core; 1 on
-      GPU/TPU, where the chunk is sharded over the local devices instead).
-    memory_budget: bytes for one chunk's arrays (None: a safe share of the device's memory).
-    bucket_train_size: group runs by exact train size (no padded rows, one program per size)
-      instead of padding every run of a group to the group's largest train set (None: per
-      backend -- yes on CPU, where one run trains at a time and padded rows are pure waste;
-      no on GPU/TPU, where compiling dominates: the 1,125-run parity grid took 159 s with
-      25 size buckets and 75 s with 5 padded groups on an H100).
-    segment_steps: steps per compiled call; the host reports progress between calls.
-    flush_rows / flush_seconds: write a Parquet part when this many rows are buffered or this
-      long has passed since the last write.
-    """
-
-    chunk_size: int | None = None
-    workers: int | None = None
-    memory_budget: int | None = None
-    bucket_train_size: bool | None = None
-    segment_steps: int = 5000
-    flush_rows: int = 512
-    flush_seconds: float = 60.0
-
-    KINDS: ClassVar[dict[str, Any]] = {"chunk_size": int, "workers": int, "memory_budget": "bytes",
-             "bucket_train_size": bool, "segment_steps": int, "flush_rows": int,
-             "flush_seconds": float}
-
-    @classmethod
-    def from_mapping(cls, options: Mapping[str, Any], source: str = "<engine>"
-                     ) -> EngineOptions:
-        kw = {}
-        for key, value in options.items():
-            where = f"[engine] {key}"
-            want = cls.KINDS.get(key)
-            if want is None:
-                raise SpecError(source, where, "unknown key; allowed: " + ", ".join(cls.KINDS))
-            if want == "bytes":
-                try:
-                    value = parse_bytes(value)
-                except ValueError as e:
-                    raise SpecError(source, where, str(e)) from None
-            elif want is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            elif not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
-                allowed = "true or false" if want is bool else f"{want.__name__} > 0"
-                raise SpecError(source, where, f"{value!r}: allowed: {allowed}")
-            if want is not bool and value <= 0:
-                raise SpecError(source, where, f"{value!r}: allowed: a number > 0")
-            kw[key] = value
-        return cls(**kw)
-
-    def replace(self, **kw) -> EngineOptions:
-        return dataclasses.replace(self, **{k: v for k, v in kw.items() if v is not None})
+__all__ = ["Chunk", "EngineOptions", "PlanError", "group_runs", "plan_chunks", "run_bytes"]
 
 
 def backend() -> str:
@@ -158,26 +76,19 @@ def default_budget(workers: int) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def static_key(run: Mapping[str, Any]) -> tuple:
-    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(run.items())
-                 if k in SETTINGS and SETTINGS[k].role == STATIC)
-
-
 def group_runs(runs: Sequence[Mapping[str, Any]], bucket_train_size: bool = True
                ) -> dict[Static, list[dict]]:
     """Runs by static configuration.  ``train_pad`` is the longest train set in the group."""
     by_key: dict[tuple, list[dict]] = defaultdict(list)
     for r in runs:
-        key = static_key(r)
-        if bucket_train_size:
-            key += (("train_size", r["train_size"]),)
-        by_key[key].append(dict(r))
+        key = Static.from_config(r, train_pad=1)
+        by_key[(key, r["train_size"] if bucket_train_size else None)].append(dict(r))
     groups = {}
-    for members in by_key.values():
+    for (key, _), members in by_key.items():
         pad = max(r["train_size"] for r in members)
         # Sort by data seed so chunks can share one data set (passed unbatched to vmap).
         members.sort(key=lambda r: r["data_seed"])
-        groups[Static.from_config(members[0], train_pad=pad)] = members
+        groups[key.replace(train_pad=pad)] = members
     return groups
 
 
@@ -188,18 +99,23 @@ def _nbytes(tree) -> int:
 def run_bytes(static: Static) -> int:
     """Estimated device memory of one run in a chunk: parameters, optimizer state, gradients,
     its data, activations of a training step and an evaluation, and its logged curves."""
-    from grokjax import problem
-
     item = np.dtype(static.dtype).itemsize
-    params = jax.eval_shape(lambda k: problem.init_params(static, k, jnp.ones((), static.dtype)),
-                            jax.random.key(0))
-    data = jax.eval_shape(lambda s: problem.make_data(static, s), jnp.uint32(0))
+    one = jnp.ones((), static.dtype)
+    params = jax.eval_shape(lambda k: train.init_params(static, k, one), jax.random.key(0))
+    data = jax.eval_shape(lambda s: train.make_data(static, s), jnp.uint32(0))
+    batches = jax.eval_shape(
+        lambda d: static.components.task.eval_batches(static, d, jnp.int32(1)), data)
+    n_eval = sum(b.train_mask.shape[0] for b in batches)
+    model = static.components.model
+    if model.activation_width is not None:
+        width = model.activation_width(static)
+    else:  # a guess for a model that gives none: its widest weight plus its output width
+        out = jax.eval_shape(lambda p, d: model.apply(
+            p, static, static.components.task.train_batch(static, d).inputs), params, data)
+        width = max(x.shape[-1] for x in jax.tree.leaves(params)) + math.prod(
+            jax.tree.leaves(out)[0].shape[1:])
     state = 5 * _nbytes(params)  # params, Adam mu and nu, gradients, updates
-    if static.task == "parity":
-        acts = (4 * static.train_pad + 2 * static.test_size) * static.hidden * item
-    else:
-        pairs = data.a_P.shape[0]
-        acts = (3 * static.train_pad + 2 * pairs) * (static.hidden + static.p) * item
+    acts = (3 * static.train_pad + 2 * n_eval) * width * item
     curves = static.n_logs * 8 * item
     return state + _nbytes(data) + acts + curves
 

@@ -1,61 +1,84 @@
-"""The static (shape- and code-path-deciding) part of a run: one compiled program per value."""
+"""A run's configuration split for jit: ``Static`` (hashable, one program per value) and
+``HParams`` (per-run numbers, traced and vmapped)."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
+import functools
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from grokjax.config import SETTINGS, STATIC
+from grokjax import registry
+from grokjax.settings import RUN, STATIC
 
 
-@dataclasses.dataclass(frozen=True)
 class Static:
-    """Hashable; passed to jit as a static argument.  Settings a task does not use are None.
+    """The static settings of a group of runs, read as attributes (``cfg.hidden``).
 
-    ``train_pad`` is the padded train-set length of the group: each run uses its own first
-    ``train_size`` rows of it (a traced number), so runs with different train sizes can share
-    one program.
+    Hashable, so it is a static argument of jit.  ``train_pad`` is the padded train-set length of
+    the group: each run uses its own first ``train_size`` rows (a traced number), so runs with
+    different train sizes can share one program.  ``progress=False`` skips the task's progress
+    measures (the benchmark prices them).
     """
 
-    task: str
-    steps: int
-    log_every: int
-    dtype: str
-    optimizer: str
-    reg: str
-    hidden: int
-    activation: str
-    train_pad: int
-    # parity
-    n: int | None = None
-    k: int | None = None
-    test_size: int | None = None
-    # modular
-    p: int | None = None
-    op: str | None = None
-    symmetric: bool | None = None
-    embed: int | None = None
-    input_side: str | None = None
-    output_side: str | None = None
-    tie: str | None = None
-    shared_win: bool | None = None
-    fixed_embed: tuple[int, ...] = ()
-    loss: str | None = None
-    # GPUs/TPUs multiply float32 matrices in TF32/bfloat16 by default; "highest" keeps a
-    # float32 run float32 everywhere, so CPU and accelerator sweeps agree.
-    matmul_precision: str = "highest"
-    # Not a setting: log the task's progress measures (make bench turns it off to price them).
-    progress: bool = True
+    __slots__ = ("_items", "progress", "train_pad")
+
+    def __init__(self, values: Mapping[str, Any], train_pad: int, progress: bool = True):
+        items = tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                             for k, v in values.items()))
+        object.__setattr__(self, "_items", items)
+        object.__setattr__(self, "train_pad", int(train_pad))
+        object.__setattr__(self, "progress", bool(progress))
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any], train_pad: int | None = None) -> Static:
-        kw = {k: v for k, v in cfg.items() if k in SETTINGS and SETTINGS[k].role == STATIC}
-        kw["fixed_embed"] = tuple(kw.get("fixed_embed", ()))
-        return cls(**kw, train_pad=train_pad or int(cfg["train_size"]))
+    def from_config(cls, cfg: Mapping[str, Any], train_pad: int | None = None,
+                    progress: bool = True) -> Static:
+        """The static part of one resolved run configuration."""
+        sel = registry.select(cfg["task"], cfg.get("model"), cfg["optimizer"], cfg["reg"])
+        names = [s.name for s in sel.settings if s.role == STATIC]
+        values = {n: cfg[n] for n in names if n in cfg}
+        values["model"] = sel.model.name
+        return cls(values, train_pad or int(cfg["train_size"]), progress)
+
+    def __getattr__(self, name: str) -> Any:
+        for k, v in object.__getattribute__(self, "_items"):
+            if k == name:
+                return v
+        raise AttributeError(f"the run's static configuration has no setting {name!r}")
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Static is immutable; use replace()")
+
+    def __hash__(self) -> int:
+        return hash((self._items, self.train_pad, self.progress))
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Static) and self._items == other._items
+                and self.train_pad == other.train_pad and self.progress == other.progress)
+
+    def __repr__(self) -> str:
+        return f"Static({dict(self._items)}, train_pad={self.train_pad})"
+
+    def __reduce__(self):
+        return (Static, (dict(self._items), self.train_pad, self.progress))
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return dict(self._items).get(name, default)
+
+    def values(self) -> dict[str, Any]:
+        return dict(self._items)
+
+    def replace(self, **kw: Any) -> Static:
+        pad = kw.pop("train_pad", self.train_pad)
+        progress = kw.pop("progress", self.progress)
+        return Static({**dict(self._items), **kw}, pad, progress)
+
+    @property
+    def components(self) -> registry.Selection:
+        return _selection(self.task, self.model, self.optimizer, self.reg)
 
     @property
     def jnp_dtype(self):
@@ -72,10 +95,78 @@ class Static:
                                "(the sweep engine does this for you)")
 
     def short(self) -> str:
-        """A compact human label for progress output."""
-        if self.task == "parity":
-            core = f"parity n={self.n} k={self.k} H={self.hidden} N<={self.train_pad}"
-        else:
-            core = (f"mod{self.p} {self.op} H={self.hidden} d={self.embed} "
-                    f"{self.input_side[0]}{self.output_side[0]} {self.tie}")
-        return f"{core} {self.activation} {self.optimizer}/{self.reg} {self.dtype}"
+        """A compact human label for progress output: the settings that tell groups apart."""
+        skip = {"task", "model", "dtype", "optimizer", "reg", "steps", "log_every",
+                "matmul_precision"}
+        rest = " ".join(f"{k}={_fmt(v)}" for k, v in self._items if k not in skip)
+        return (f"{self.task}/{self.model} {rest} N<={self.train_pad} "
+                f"{self.optimizer}/{self.reg} {self.dtype}")
+
+
+def _fmt(v: Any) -> str:
+    return ",".join(map(str, v)) if isinstance(v, tuple) else str(v)
+
+
+@functools.cache
+def _selection(task: str, model: str, optimizer: str, reg: str) -> registry.Selection:
+    return registry.select(task, model, optimizer, reg)
+
+
+@jax.tree_util.register_pytree_node_class
+class HParams:
+    """Per-run numbers by setting name (``hp.lr``, ``hp.train_size``): scalars for one run, a
+    leading run axis under vmap.  Seeds are uint32, train_size int32, other numbers the run's
+    float dtype."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any]):
+        object.__setattr__(self, "_values", dict(sorted(values.items())))
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return object.__getattribute__(self, "_values")[name]
+        except KeyError:
+            raise AttributeError(f"no per-run number {name!r}; this run has: "
+                                 + ", ".join(object.__getattribute__(self, "_values"))) from None
+
+    def __setattr__(self, name, value):
+        raise AttributeError("HParams is immutable")
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._values
+
+    def keys(self):
+        return self._values.keys()
+
+    def tree_flatten(self):
+        return tuple(self._values.values()), tuple(self._values)
+
+    @classmethod
+    def tree_unflatten(cls, keys, leaves):
+        return cls(dict(zip(keys, leaves, strict=True)))
+
+    def __repr__(self) -> str:
+        return f"HParams({self._values})"
+
+    @classmethod
+    def from_configs(cls, configs: Sequence[Mapping[str, Any]], dtype) -> HParams:
+        """Stack the per-run numbers of runs of one group (leading run axis)."""
+        c0 = configs[0]
+        sel = registry.select(c0["task"], c0.get("model"), c0["optimizer"], c0["reg"])
+        run_settings = [s for s in sel.settings if s.role == RUN] + [registry.TRAIN_SIZE]
+        f = np.dtype(dtype)
+        out = {}
+        for s in run_settings:
+            dt = f if s.array == "float" else np.dtype(s.array)
+            if s.type is bool:
+                dt = np.dtype(bool)
+            out[s.name] = jnp.asarray(np.array([c[s.name] for c in configs], dtype=dt))
+        return cls(out)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], dtype) -> HParams:
+        return jax.tree.map(lambda x: x[0], cls.from_configs([config], dtype))

@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from grokjax.config import SETTINGS
+from grokjax import registry
 
 CURVE_FLOAT = pa.list_(pa.float32())
 
@@ -38,7 +38,7 @@ class ResultsError(RuntimeError):
 
 
 def _arrow_type(name: str) -> pa.DataType | None:
-    s = SETTINGS.get(name)
+    s = registry.setting(name)
     if s is not None:
         return {int: pa.int64(), float: pa.float64(), str: pa.string(), bool: pa.bool_(),
                 list: pa.list_(pa.int64())}[s.type]
@@ -135,7 +135,7 @@ def done_run_ids(results_dir: Path) -> set[str]:
     return ids
 
 
-def _resolve_dir(path: str | Path) -> Path:
+def resolve_dir(path: str | Path) -> Path:
     p = Path(path)
     if p.name == "runs" and not (p / "runs").exists():
         p = p.parent
@@ -146,7 +146,7 @@ def _resolve_dir(path: str | Path) -> Path:
 
 def load_results(path: str | Path, *, allow_mixed: bool = False) -> pd.DataFrame:
     """All rows of a results folder as one DataFrame (``results/NAME`` or a bare NAME)."""
-    p = _resolve_dir(path)
+    p = resolve_dir(path)
     parts = part_files(p)
     if not parts:
         raise ResultsError(f"{p}: no results here (no runs/part-*.parquet); run "
@@ -172,7 +172,7 @@ def load_results(path: str | Path, *, allow_mixed: bool = False) -> pd.DataFrame
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
-    p = _resolve_dir(path) / "manifest.json"
+    p = resolve_dir(path) / "manifest.json"
     if not p.is_file():
         raise ResultsError(f"{p.parent}: no manifest.json; not a grokjax results folder")
     try:

@@ -1,67 +1,35 @@
-"""Training: optimizers with per-run (traced) hyperparameters, one step, segments of steps.
+"""Training: the one assembly of a run -- data, init, loss, one step, segments of steps -- and
+the compiled programs the engine runs.
 
-Everything here is pure and vmappable.  A run is ``train(static, hp)``; the engine instead calls
-``init_state`` once and ``run_segment`` repeatedly, so that the host loop between segments can
-report progress and write results (no callbacks inside jit).
-
-Per-run numbers live in :class:`HParams` as arrays, so one compiled program trains any mix of
-them; ``static`` (a hashable :class:`grokjax.static.Static`) decides shapes and code paths.
+Everything here is pure and vmappable.  A run is ``train(static, hp)``; the engine instead
+compiles ``programs(...)`` -- a *start* (data, init, metrics at step 0) and a *segment* of steps
+-- so that the host loop between segments can report progress and write results (no callbacks
+inside jit).  ``static`` (a hashable :class:`grokjax.static.Static`) decides shapes and code
+paths; per-run numbers live in :class:`grokjax.static.HParams` as arrays, so one compiled
+program trains any mix of them.  The task and model come from the registry through
+``static.components``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import struct
 
-from grokjax import problem
-from grokjax.analysis.progress import PROGRESS_KEYS, progress_measures
-from grokjax.static import Static
+from grokjax.optim import make_optimizer
+from grokjax.static import HParams, Static
 
 METRICS = ("train_loss", "test_loss", "train_acc", "test_acc", "l2_norm", "l1_norm")
 
 
 def metric_names(static: Static) -> tuple[str, ...]:
     """Curves logged for a run: the common metrics, then the task's progress measures."""
-    return METRICS + (PROGRESS_KEYS[static.task] if static.progress else ())
-
-
-@struct.dataclass
-class HParams:
-    """Per-run numbers (scalars for one run; leading run axis under vmap)."""
-
-    seed: jax.Array  # uint32
-    data_seed: jax.Array  # uint32
-    lr: jax.Array
-    weight_decay: jax.Array
-    beta1: jax.Array
-    beta2: jax.Array
-    eps: jax.Array
-    init_scale: jax.Array
-    train_size: jax.Array  # int32, <= static.train_pad
-
-    @classmethod
-    def from_configs(cls, configs: list[Mapping[str, Any]], dtype) -> HParams:
-        """Stack the per-run numbers of several run configurations (leading run axis)."""
-
-        def col(name, dt):
-            return jnp.asarray(np.array([c[name] for c in configs], dtype=dt))
-
-        f = np.dtype(dtype)
-        return cls(
-            seed=col("seed", np.uint32), data_seed=col("data_seed", np.uint32),
-            lr=col("lr", f), weight_decay=col("weight_decay", f), beta1=col("beta1", f),
-            beta2=col("beta2", f), eps=col("eps", f), init_scale=col("init_scale", f),
-            train_size=col("train_size", np.int32))
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any], dtype) -> HParams:
-        return jax.tree.map(lambda x: x[0], cls.from_configs([config], dtype))
+    extra = static.components.task.progress_keys(static) if static.progress else ()
+    return METRICS + tuple(extra)
 
 
 @struct.dataclass
@@ -79,30 +47,47 @@ class Segment(NamedTuple):
 
 
 # ---------------------------------------------------------------------------------------------
-# Optimizers (small composable optax pieces; hyperparameters are traced arrays)
+# A task bound to a model
 # ---------------------------------------------------------------------------------------------
 
 
-def add_sign_decay(strength: jax.Array) -> optax.GradientTransformation:
-    """Add strength * sign(w) to the updates (the L1 penalty's (sub)gradient)."""
-
-    def update(updates, state, params):
-        return jax.tree.map(lambda g, w: g + strength * jnp.sign(w), updates, params), state
-
-    return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
+def make_data(static: Static, data_seed: jax.Array) -> Any:
+    return static.components.task.make_data(static, data_seed)
 
 
-def make_optimizer(static: Static, hp: HParams) -> optax.GradientTransformation:
-    """adamw: decoupled decay (update = -lr (adam + wd * penalty'(w)));
-    adam / sgd: the penalty's gradient is added to the loss gradient first (the notebooks' L1)."""
-    penalty = (optax.add_decayed_weights(hp.weight_decay) if static.reg == "l2"
-               else add_sign_decay(hp.weight_decay))
-    lr = optax.scale_by_learning_rate(hp.lr)
-    if static.optimizer == "adamw":
-        return optax.chain(optax.scale_by_adam(hp.beta1, hp.beta2, hp.eps), penalty, lr)
-    if static.optimizer == "adam":
-        return optax.chain(penalty, optax.scale_by_adam(hp.beta1, hp.beta2, hp.eps), lr)
-    return optax.chain(penalty, lr)
+def init_params(static: Static, key: jax.Array, init_scale: jax.Array) -> Any:
+    return static.components.model.init(key, static, init_scale, static.jnp_dtype)
+
+
+def per_example(static: Static, params: Any, inputs: Any, targets: Any
+                ) -> tuple[jax.Array, jax.Array]:
+    """(loss_B, correct_B) of the model on a batch of the task."""
+    parts = static.components
+    return parts.task.loss(static, parts.model.apply(params, static, inputs), targets)
+
+
+def train_loss(params: Any, static: Static, data: Any, train_size: jax.Array) -> jax.Array:
+    """Mean loss over the run's first ``train_size`` rows of the padded train set."""
+    batch = static.components.task.train_batch(static, data)
+    loss_N, _ = per_example(static, params, batch.inputs, batch.targets)
+    mask_N = jnp.arange(static.train_pad) < train_size
+    return jnp.sum(jnp.where(mask_N, loss_N, 0)) / train_size.astype(loss_N.dtype)
+
+
+def evaluate(params: Any, static: Static, data: Any, train_size: jax.Array
+             ) -> dict[str, jax.Array]:
+    """Train and test loss and accuracy: masked means over the task's evaluation batches."""
+    dtype = static.jnp_dtype
+    sums = {k: jnp.zeros((), dtype) for k in ("train_loss", "test_loss", "train_acc",
+                                               "test_acc", "n_train", "n_test")}
+    for b in static.components.task.eval_batches(static, data, train_size):
+        loss_B, correct_B = per_example(static, params, b.inputs, b.targets)
+        for split, mask_B in (("train", b.train_mask), ("test", b.test_mask)):
+            sums[f"{split}_loss"] += jnp.sum(jnp.where(mask_B, loss_B, 0))
+            sums[f"{split}_acc"] += jnp.sum(jnp.where(mask_B, correct_B, 0))
+            sums[f"n_{split}"] += jnp.sum(mask_B)
+    return {k: (sums[k] / sums[f"n_{k.split('_')[0]}"]).astype(dtype)
+            for k in ("train_loss", "test_loss", "train_acc", "test_acc")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -121,28 +106,30 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
-def metrics_of(static: Static, hp: HParams, data, state: TrainState) -> dict[str, jax.Array]:
+def metrics_of(static: Static, hp: HParams, data: Any, state: TrainState
+               ) -> dict[str, jax.Array]:
     """Logged metrics and progress measures of the current state; NaN once it has diverged."""
-    m = problem.evaluate(state.params, static, data, hp.train_size)
+    m = evaluate(state.params, static, data, hp.train_size)
     m["l2_norm"], m["l1_norm"] = _norms(state.params)
-    if static.progress:
-        m.update(progress_measures(state.params, static))
+    task = static.components.task
+    if static.progress and task.progress is not None and task.progress_keys(static):
+        m.update(task.progress(static, state.params))
     nan = jnp.array(jnp.nan, static.jnp_dtype)
-    return {k: jnp.where(state.alive, m[k], nan) for k in metric_names(static)}
+    return {k: jnp.where(state.alive, m[k].astype(static.jnp_dtype), nan)
+            for k in metric_names(static)}
 
 
-def init_state(static: Static, hp: HParams, data) -> TrainState:
-    params = problem.init_params(static, jax.random.key(hp.seed), hp.init_scale)
+def init_state(static: Static, hp: HParams, data: Any) -> TrainState:
+    params = init_params(static, jax.random.key(hp.seed), hp.init_scale)
     return TrainState(params=params, opt_state=make_optimizer(static, hp).init(params),
                       step=jnp.int32(0), alive=jnp.bool_(True), nan_step=jnp.int32(-1))
 
 
-def train_step(static: Static, hp: HParams, data, state: TrainState) -> TrainState:
+def train_step(static: Static, hp: HParams, data: Any, state: TrainState) -> TrainState:
     """One full-batch step.  A non-finite loss or gradient freezes the run (nothing is lost:
     the parameters stay at their last finite values, ``nan_step`` records the step)."""
     opt = make_optimizer(static, hp)
-    loss, grads = jax.value_and_grad(problem.train_loss)(state.params, static, data,
-                                                         hp.train_size)
+    loss, grads = jax.value_and_grad(train_loss)(state.params, static, data, hp.train_size)
     updates, opt_state = opt.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     ok = jnp.isfinite(loss) & _all_finite(grads)
@@ -157,7 +144,8 @@ def train_step(static: Static, hp: HParams, data, state: TrainState) -> TrainSta
         nan_step=jnp.where(state.alive & ~ok, state.step, state.nan_step))
 
 
-def run_segment(static: Static, hp: HParams, data, state: TrainState, n_blocks: int) -> Segment:
+def run_segment(static: Static, hp: HParams, data: Any, state: TrainState, n_blocks: int
+                ) -> Segment:
     """``n_blocks`` blocks of ``log_every`` steps, with metrics after each block."""
 
     def block(s: TrainState, _):
@@ -170,12 +158,12 @@ def run_segment(static: Static, hp: HParams, data, state: TrainState, n_blocks: 
     return Segment(state, metrics)
 
 
-def start(static: Static, hp: HParams, data=None):
+def start(static: Static, hp: HParams, data: Any = None) -> tuple[Any, TrainState, dict]:
     """(data, state, metrics at step 0).  Pass ``data`` to share one data set across runs."""
     static.check_precision()
     with jax.default_matmul_precision(static.matmul_precision):
         if data is None:
-            data = problem.make_data(static, hp.data_seed)
+            data = make_data(static, hp.data_seed)
         state = init_state(static, hp, data)
         return data, state, metrics_of(static, hp, data, state)
 
@@ -185,9 +173,62 @@ class Result(NamedTuple):
     curves: dict[str, jax.Array]  # name -> (n_logs,) values at steps 0, log_every, ..., steps
 
 
-def train(static: Static, hp: HParams, data=None) -> Result:
+def train(static: Static, hp: HParams, data: Any = None) -> Result:
     """The whole run as one pure function: data, init, ``steps`` steps, logged curves."""
     data, state, m0 = start(static, hp, data)
     seg = run_segment(static, hp, data, state, static.steps // static.log_every)
     curves = {k: jnp.concatenate([m0[k][None], seg.metrics[k]]) for k in metric_names(static)}
     return Result(seg.state, curves)
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiled programs: two per group (start, segment)
+# ---------------------------------------------------------------------------------------------
+
+
+class Programs(NamedTuple):
+    """``start(hp, seeds) -> (data, state, m0)`` and ``segment(hp, data, state) -> Segment``,
+    both with a leading run axis (seeds: one shared data seed, or one per run)."""
+
+    start: Any
+    segment: Any
+
+
+@functools.cache
+def programs(static: Static, shared_data: bool, n_blocks: int, batched: bool = True
+             ) -> Programs:
+    """The compiled programs of a group.  ``batched=False`` compiles one run without vmap and
+    wraps it to keep the leading run axis: on CPU a plain single-run program is much faster
+    than the same run under vmap with a batch of one (docs/benchmarks.md)."""
+
+    # The gj_ names let the engine's compile accounting tell its programs from incidental ones.
+    def gj_start(hp, seeds):
+        if shared_data or not batched:
+            data = make_data(static, seeds)
+            init = (jax.vmap(lambda h: start(static, h, data)[1:], in_axes=(0,)) if batched
+                    else (lambda h: start(static, h, data)[1:]))
+            return (data, *init(hp))
+        return jax.vmap(lambda h, s: start(static, h, make_data(static, s)))(hp, seeds)
+
+    def gj_segment(hp, data, state):
+        return run_segment(static, hp, data, state, n_blocks)
+
+    if not batched:
+        start1 = jax.jit(gj_start)
+        segment1 = jax.jit(gj_segment, donate_argnums=2)
+
+        def one(tree):
+            return jax.tree.map(lambda x: x[0], tree)
+
+        def run_axis(tree):
+            return jax.tree.map(lambda x: x[None], tree)
+
+        def start_w(hp, seeds):
+            data, state, m0 = start1(one(hp), seeds if seeds.ndim == 0 else seeds[0])
+            return data, run_axis(state), run_axis(m0)
+
+        return Programs(start_w, lambda hp, data, state: run_axis(
+            segment1(one(hp), data, one(state))))
+    d_axis = None if shared_data else 0
+    return Programs(jax.jit(gj_start),
+                    jax.jit(jax.vmap(gj_segment, in_axes=(0, d_axis, 0)), donate_argnums=2))

@@ -11,16 +11,30 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import multiprocessing as mp
 import os
 import queue
 import signal
 import traceback
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerJob:
+    """What a worker process is sent: the job, and how to recompute the sweep's chunk plan
+    (its runs and the plugin files that register their components)."""
+
+    job: Any  # grokjax.runner.Job
+    runs: tuple
+    plugins: tuple[str, ...]
+    budget: int
+    x64: bool
+    pin: bool = True
+    parent: int = 0
 
 
 class WorkerError(RuntimeError):
@@ -34,37 +48,32 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _worker_main(worker: int, core: int | None, payload: dict[str, Any], tasks, events) -> None:
+def _worker_main(worker: int, core: int | None, work: WorkerJob, tasks, events) -> None:
     _die_with_parent()
-    if payload["parent"] != os.getppid():  # the parent died before prctl took effect
+    if work.parent != os.getppid():  # the parent died before prctl took effect
         os._exit(1)
     if core is not None:
         os.sched_setaffinity(0, {core})  # before JAX creates its CPU client and thread pool
     try:
         import jax
 
-        if payload["x64"]:
+        if work.x64:
             jax.config.update("jax_enable_x64", True)
+        from grokjax import builtins, registry  # noqa: F401  (built-in components)
         from grokjax.plan import plan_chunks
-        from grokjax.runner import enable_compile_cache, execute_chunks
+        from grokjax.runner import COMPILES, enable_compile_cache, execute_chunks
 
+        registry.load_plugins(work.plugins)  # a user's components, as the parent loaded them
         enable_compile_cache()
-        spec = payload["spec"]
-        plan = plan_chunks(spec.runs(), payload["options"], budget=payload["budget"])
+        plan = plan_chunks(work.runs, work.job.options, budget=work.budget)
 
         def pull():
             while (index := tasks.get()) is not None:
                 yield plan[index]
 
-        execute_chunks(spec, payload["spec_hash"], Path(payload["out"]), pull(),
-                       payload["done"], payload["rule"], tag=f"{payload['tag']}w{worker}",
-                       checkpoints=payload["checkpoints"],
-                       segment_steps=payload["options"].segment_steps,
-                       flush_rows=payload["options"].flush_rows,
-                       flush_seconds=payload["options"].flush_seconds,
-                       on_steps=lambda n: events.put(("steps", n)),
+        job = dataclasses.replace(work.job, tag=f"{work.job.tag}w{worker}")
+        execute_chunks(job, pull(), on_steps=lambda n: events.put(("steps", n)),
                        on_chunk=lambda c: events.put(("chunk", c)))
-        from grokjax.runner import COMPILES
 
         events.put(("compiles", (COMPILES.programs, COMPILES.seconds)))
         events.put(("exit", worker))
@@ -74,7 +83,7 @@ def _worker_main(worker: int, core: int | None, payload: dict[str, Any], tasks, 
         raise SystemExit(1) from None
 
 
-def run_workers(n_workers: int, chunk_ids: Sequence[int], payload: dict[str, Any],
+def run_workers(n_workers: int, chunk_ids: Sequence[int], work: WorkerJob,
                 on_steps: Callable[[float], None], on_chunk: Callable[[Any], None],
                 on_compiles: Callable[[int, float], None] = lambda p, s: None) -> None:
     """Train the chunks ``chunk_ids`` on ``n_workers`` pinned processes; return when done."""
@@ -85,10 +94,10 @@ def run_workers(n_workers: int, chunk_ids: Sequence[int], payload: dict[str, Any
     for _ in range(n_workers):
         tasks.put(None)
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    pin = payload.get("pin", True) and len(cores) >= n_workers
-    payload = {**payload, "parent": os.getpid()}
+    pin = work.pin and len(cores) >= n_workers
+    work = dataclasses.replace(work, parent=os.getpid())
     procs = [ctx.Process(target=_worker_main, daemon=True, name=f"grokjax-worker-{w}",
-                         args=(w, cores[w] if pin else None, payload, tasks, events))
+                         args=(w, cores[w] if pin else None, work, tasks, events))
              for w in range(n_workers)]
     for p in procs:
         p.start()

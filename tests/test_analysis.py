@@ -2,12 +2,13 @@
 Fourier sparsity, parity weight norms and the progress measures logged during training."""
 
 import jax
+from grokjax.tasks.modular import PROGRESS as MODULAR_PROGRESS
+from grokjax.tasks.parity import PROGRESS as PARITY_PROGRESS
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from grokjax.analysis import (
-    PROGRESS_KEYS,
     bit_norms_D,
     dft_basis,
     final_key_frequencies,
@@ -24,7 +25,7 @@ from grokjax.analysis import (
     relevant_weight_norms,
     top_k_share,
 )
-from grokjax.config import resolve
+from grokjax.spec import resolve
 from grokjax.models import constructed_params, init_modular, init_parity, modular_logits
 from grokjax.static import Static
 from grokjax.tasks import pairs
@@ -315,7 +316,7 @@ def test_progress_measures_jit_vmap_modular(variant):
     stacked = jax.vmap(lambda key: init_modular(key, st, 1.0, jnp.float32))(
         jax.random.split(jax.random.key(0), 3))
     out = jax.jit(jax.vmap(lambda pr: progress_measures(pr, st)))(stacked)
-    assert set(out) == set(PROGRESS_KEYS["modular"])  # jit returns dicts key-sorted
+    assert set(out) == set(MODULAR_PROGRESS)  # jit returns dicts key-sorted
     for v in out.values():
         assert v.shape == (3,) and v.dtype == jnp.float32 and np.all(np.isfinite(v))
     assert np.all((out["fourier_gini_in"] >= 0) & (out["fourier_gini_in"] < 0.8))
@@ -331,7 +332,7 @@ def test_progress_measures_even_p_is_nan():
     stacked = jax.vmap(lambda key: init_modular(key, st, 1.0, jnp.float32))(
         jax.random.split(jax.random.key(0), 2))
     out = jax.jit(jax.vmap(lambda pr: progress_measures(pr, st)))(stacked)
-    assert set(out) == set(PROGRESS_KEYS["modular"])  # jit returns dicts key-sorted
+    assert set(out) == set(MODULAR_PROGRESS)  # jit returns dicts key-sorted
     assert all(v.shape == (2,) and np.all(np.isnan(v)) for v in out.values())
     assert final_key_frequencies(jax.tree.map(lambda x: x[0], stacked), st).size == 0
 
@@ -341,7 +342,7 @@ def test_progress_measures_parity():
     stacked = jax.vmap(lambda key: init_parity(key, 13, 16, 1.0, jnp.float32))(
         jax.random.split(jax.random.key(0), 4))
     out = jax.jit(jax.vmap(lambda pr: progress_measures(pr, st)))(stacked)
-    assert set(out) == set(PROGRESS_KEYS["parity"])  # jit returns dicts key-sorted
+    assert set(out) == set(PARITY_PROGRESS)  # jit returns dicts key-sorted
     rel, dis = relevant_weight_norms(jax.tree.map(lambda x: x[2], stacked), 3)
     np.testing.assert_allclose(out["relevant_norm"][2], rel, rtol=1e-6)
     np.testing.assert_allclose(out["distracting_norm"][2], dis, rtol=1e-6)

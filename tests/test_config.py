@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from grokjax.config import SpecError, load_spec, parse_spec, resolve, run_id
+from grokjax.errors import SpecError
+from grokjax.options import ReportOptions
+from grokjax.spec import load_spec, parse_spec, resolve, run_id
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -197,7 +199,7 @@ def test_quick_merges_seeds_fixed_and_grid():
     assert q.name == "s_quick" and q.source == "s.toml [quick]"
     assert q.grid == {"weight_decay": [0.1, 1.0], "seed": [0]}
     assert q.fixed["steps"] == 100 and q.fixed["train_size"] == 100 and q.fixed["hidden"] == 16
-    assert q.report == {"x": "weight_decay"}  # train_size no longer varies: its role is dropped
+    assert q.report == ReportOptions(x="weight_decay")  # train_size no longer varies: its role is dropped
     assert len(q.runs()) == 2 and len(spec.runs()) == 18
     # the quick runs are the same runs as the full file's where the settings agree
     full = {r["run_id"] for r in parse_spec({**_QUICK_BASE, "fixed": {

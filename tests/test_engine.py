@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from grokjax import store
-from grokjax.config import parse_spec
-from grokjax.engine import EngineOptions, group_runs, run_sweep
+from grokjax.spec import parse_spec
+from grokjax import EngineOptions, group_runs, run_sweep
 from grokjax.store import ResultsError, load_results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,7 +201,7 @@ def test_checkpoints_final_params_and_snapshots(first_sweep):
 
 def test_checkpoint_selection_and_errors(tmp_path):
     from grokjax.checkpoints import saved_steps
-    from grokjax.config import SpecError
+    from grokjax.errors import SpecError
 
     spec = tiny(checkpoints={"snapshots": 3, "where": {"weight_decay": [1.0]}})
     run_sweep(spec, tmp_path / "c", options=EngineOptions(workers=1), quiet=True,

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from grokjax.checkpoints import load_params, save_params, saved_steps
-from grokjax.config import parse_spec, resolve
+from grokjax.spec import parse_spec, resolve
 from grokjax.report import write_explorer, write_explorers, write_report
 from grokjax.report.explorer import explorer_ids, modular_snapshot, run_static
 from grokjax.store import ResultsError, load_results, write_manifest, write_part
@@ -33,7 +33,7 @@ TINY = {
 def tiny_modular(out: Path) -> Path:
     """Train the 2-run sweep TINY into ``out`` (no report) and return the folder."""
     from grokjax.engine import run_sweep
-    from grokjax.plan import EngineOptions
+    from grokjax.options import EngineOptions
 
     spec = parse_spec(TINY, source="t.toml")
     run_sweep(spec, out, options=EngineOptions(workers=1), quiet=True, report=False)

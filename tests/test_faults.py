@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from grokjax import store
-from grokjax.config import load_spec
-from grokjax.engine import EngineOptions, run_sweep
-from grokjax.plan import PlanError
+from grokjax.spec import load_spec
+from grokjax import EngineOptions, run_sweep
+from grokjax.errors import PlanError
 from grokjax.store import ResultsError, load_results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,8 +110,8 @@ def test_sharded_over_host_devices_equals_one_device(spec_file, reference, tmp_p
     # host (CPU) devices, also where an accelerator is present
     env = {**ENV, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
            "JAX_PLATFORMS": "cpu"}
-    code = ("import jax; from grokjax.plan import EngineOptions; from grokjax.engine import "
-            "run_sweep; from grokjax.config import load_spec; "
+    code = ("import jax; from grokjax.options import EngineOptions; from grokjax.engine import "
+            "run_sweep; from grokjax.spec import load_spec; "
             f"assert len(jax.local_devices()) == {devices}; "
             f"run_sweep(load_spec({str(spec_file)!r}), {str(tmp_path / 'd')!r}, "
             "options=EngineOptions(chunk_size=4, workers=1), quiet=True, report=False)")
@@ -197,7 +197,7 @@ def test_impossible_memory_budget(spec_file, tmp_path):
 
 def test_memory_budget_bounds_chunks_of_a_huge_sweep():
     """A 100,000-run sweep is planned in chunks that fit the budget; nothing is allocated."""
-    from grokjax.config import parse_spec
+    from grokjax.spec import parse_spec
     from grokjax.plan import plan_chunks, run_bytes
 
     spec = parse_spec({"sweep": {"seeds": 100},

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from grokjax.config import resolve
+from grokjax.spec import resolve
 from grokjax.models import (
     ACTIVATIONS,
     circular_embedding,

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from grokjax import phases
-from grokjax.config import SpecError
+from grokjax.errors import SpecError
 from grokjax.phases import (
     PHASES,
     RULES,

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grokjax.config import SpecError
+from grokjax.errors import SpecError
 from grokjax.report import check_report_options, choose_axes, render_html, write_report
 from grokjax.report.page import build, resolve_options
 
@@ -228,7 +228,7 @@ def test_check_report_options_errors(table, key, words):
 
 
 def test_sweep_file_report_table_is_checked():
-    from grokjax.config import parse_spec
+    from grokjax.spec import parse_spec
 
     data = {"sweep": {"seeds": 2}, "fixed": {"task": "parity", "steps": 100},
             "grid": {"weight_decay": [0.1, 1.0]}, "report": {"y": "lr"}}

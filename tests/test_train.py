@@ -9,11 +9,11 @@ import numpy as np
 import optax
 import pytest
 
-from grokjax import problem
-from grokjax.config import resolve
-from grokjax.engine import group_runs, train_chunk
+from grokjax.spec import resolve
+from grokjax import group_runs, train_chunk
 from grokjax.static import Static
-from grokjax.train import METRICS, HParams, init_state, train, train_step
+from grokjax.static import HParams
+from grokjax.train import METRICS, init_state, make_data, train, train_loss, train_step
 
 
 def _cfg(task, **kw):
@@ -31,9 +31,9 @@ def _alone(cfg):
 def _one_step(cfg):
     static = Static.from_config(cfg)
     hp = HParams.from_config(cfg, static.dtype)
-    data = problem.make_data(static, hp.data_seed)
+    data = make_data(static, hp.data_seed)
     s0 = init_state(static, hp, data)
-    grads = jax.grad(problem.train_loss)(s0.params, static, data, hp.train_size)
+    grads = jax.grad(train_loss)(s0.params, static, data, hp.train_size)
     return s0, train_step(static, hp, data, s0), grads
 
 
@@ -73,8 +73,9 @@ def test_sgd_step_exact(reg):
 
 def _check_chunk_equals_alone(configs, rtol=2e-4, atol=1e-6):
     (static, members), = group_runs(configs, bucket_train_size=False).items()
-    curves, info = train_chunk(static, members, segment_steps=static.steps // 2)
-    assert not info["diverged"].any()
+    res = train_chunk(static, members, segment_steps=static.steps // 2)
+    curves = res.curves
+    assert not res.diverged.any()
     for i, cfg in enumerate(members):
         alone = _alone(cfg)
         for k in METRICS:
@@ -109,10 +110,11 @@ def test_divergence_freezes_only_that_run():
     good = _cfg("parity", **base, lr=0.01)
     bad = _cfg("parity", **base, lr=1e30, init_scale=1e10, seed=3)
     (static, members), = group_runs([good, bad]).items()
-    curves, info = train_chunk(static, members)
+    res = train_chunk(static, members)
+    curves = res.curves
     i_good, i_bad = (members.index(good), members.index(bad))
-    assert info["diverged"].tolist()[i_bad] and not info["diverged"][i_good]
-    assert info["nan_step"][i_bad] >= 0 and info["nan_step"][i_good] == -1
+    assert res.diverged.tolist()[i_bad] and not res.diverged[i_good]
+    assert res.nan_step[i_bad] >= 0 and res.nan_step[i_good] == -1
     assert np.isnan(curves["train_loss"][i_bad][-1])
     np.testing.assert_allclose(curves["train_loss"][i_good], _alone(good)["train_loss"],
                                rtol=2e-4)
@@ -133,7 +135,7 @@ def test_metrics_at_step_zero_are_the_initial_model():
     assert c["train_loss"].shape == (3,)
     static = Static.from_config(cfg)
     hp = HParams.from_config(cfg, static.dtype)
-    params = init_state(static, hp, problem.make_data(static, hp.data_seed)).params
+    params = init_state(static, hp, make_data(static, hp.data_seed)).params
     l2 = np.sqrt(sum(float(jnp.sum(w ** 2)) for w in params.values()))
     np.testing.assert_allclose(c["l2_norm"][0], l2, rtol=1e-6)
     assert abs(c["train_loss"][0] - np.log(11)) < 0.5  # near-uniform predictions at init
@@ -143,9 +145,10 @@ def test_float64_training_in_a_fresh_process():
     """float64 needs jax_enable_x64; run it in its own process so other tests keep defaults."""
     code = """
 import jax; jax.config.update("jax_enable_x64", True)
-from grokjax.config import resolve
+from grokjax.spec import resolve
 from grokjax.static import Static
-from grokjax.train import HParams, train
+from grokjax.static import HParams
+from grokjax.train import train
 cfg = resolve("modular", dict(p=11, hidden=8, embed=6, steps=100, log_every=50, dtype="float64"))
 st = Static.from_config(cfg)
 r = jax.jit(train, static_argnums=0)(st, HParams.from_config(cfg, st.dtype))

@@ -2,6 +2,7 @@
 
 from grokjax.analysis.fourier import (
     NeuronFrequencies,
+    collapsed_view,
     dft_basis,
     fourier_gini,
     frequency_logits,
@@ -19,7 +20,6 @@ from grokjax.analysis.parity import bit_norms_D, relevant_weight_norms
 from grokjax.analysis.progress import (
     KEY_CUTOFF,
     KEY_FRACTION,
-    PROGRESS_KEYS,
     final_key_frequencies,
     progress_measures,
 )
@@ -27,9 +27,9 @@ from grokjax.analysis.progress import (
 __all__ = [
     "KEY_CUTOFF",
     "KEY_FRACTION",
-    "PROGRESS_KEYS",
     "NeuronFrequencies",
     "bit_norms_D",
+    "collapsed_view",
     "dft_basis",
     "final_key_frequencies",
     "fourier_gini",

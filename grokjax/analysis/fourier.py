@@ -20,7 +20,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from grokjax.models.activations import ACTIVATIONS
-from grokjax.models.modular_mlp import collapsed_view
 from grokjax.precision import full_precision
 
 
@@ -158,6 +157,16 @@ def top_k_share(norms_F: jax.Array, k: int = 4) -> jax.Array:
 def analysis_dtype(params: dict) -> Any:
     """float32 at least (never analyse in a narrower type than the DFT needs)."""
     return jnp.promote_types(next(iter(jax.tree.leaves(params))).dtype, jnp.float32)
+
+
+def collapsed_view(params: dict, static: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(W_input_a p x H, W_input_b p x H, W_output H x p) from the run's model's ``collapsed``
+    view (``grokjax.components.Model.views``)."""
+    view = static.components.model.views.get("collapsed")
+    if view is None:
+        raise ValueError(f"model {static.model!r} has no collapsed p x H view; the Fourier "
+                         "analysis needs one")
+    return view(params, static)
 
 
 def input_side_weights(params: dict, static: Any) -> jax.Array:

@@ -1,4 +1,5 @@
-"""Pure init/apply for the one-hidden-layer MLP family and the hand-built constructed solution."""
+"""Pure init/apply for the built-in models (each registered by name): ``mlp`` (sparse parity),
+``modular_mlp`` (the modular family, fixed-embedding variant included) and ``constructed``."""
 
 from grokjax.models.activations import ACTIVATIONS
 from grokjax.models.constructed import constructed_params

@@ -1,7 +1,9 @@
-"""Hidden-layer activations by name."""
+"""Hidden-layer activations by name, and the ``activation`` setting the models share."""
 
 import jax
 import jax.numpy as jnp
+
+from grokjax.settings import STATIC, Setting
 
 ACTIVATIONS = {
     "relu": jax.nn.relu,
@@ -10,3 +12,6 @@ ACTIVATIONS = {
     "tanh": jnp.tanh,
     "linear": lambda x: x,
 }
+
+ACTIVATION = Setting("activation", str, "relu", STATIC, "hidden activation",
+                     choices=tuple(ACTIVATIONS))

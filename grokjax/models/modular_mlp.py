@@ -1,4 +1,5 @@
-"""The modular-arithmetic MLP family of science.md 1-2 (one hidden layer, no biases).
+"""The modular-arithmetic MLP family ``modular_mlp`` of science.md 1-2 (one hidden layer, no
+biases).
 
     logits = act(E_a[a] W_in_a + E_b[b] W_in_b) W_out U^T
 
@@ -21,9 +22,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from grokjax.models.activations import ACTIVATIONS
+from grokjax.components import Model
+from grokjax.models.activations import ACTIVATION, ACTIVATIONS
 from grokjax.models.init import embed_init, linear_init
 from grokjax.precision import full_precision
+from grokjax.registry import register
+from grokjax.settings import STATIC, Setting, positive
 
 
 def circular_embedding(p: int, freqs, dtype=jnp.float32) -> jax.Array:
@@ -104,3 +108,56 @@ def modular_logits(params: dict, cfg: Any, a_B: jax.Array, b_B: jax.Array) -> ja
     t_a_PxH, t_b_PxH, o_HxP = collapsed_view(params, cfg)
     h_BxH = ACTIVATIONS[cfg.activation](t_a_PxH[a_B] + t_b_PxH[b_B])
     return h_BxH @ o_HxP
+
+
+def _freqs(v: Any) -> str | None:
+    if any((not isinstance(f, int)) or isinstance(f, bool) or f < 1 for f in v):
+        return "must be a list of integer frequencies >= 1"
+    if len(set(v)) != len(v):
+        return "must not repeat a frequency"
+    return None
+
+
+def _resolve(cfg: dict, fail) -> None:
+    if cfg["fixed_embed"]:
+        bad = [f for f in cfg["fixed_embed"] if f > (cfg["p"] - 1) // 2]
+        if bad:
+            fail("fixed_embed", f"frequencies {bad} exceed (p-1)/2 = {(cfg['p'] - 1) // 2}")
+        for key, need in (("input_side", "factored"), ("output_side", "factored"),
+                          ("tie", "tied")):
+            if cfg[key] != need:
+                fail(key, f"a fixed circular embedding needs {key} = {need!r} "
+                     f"(got {cfg[key]!r})")
+        cfg["embed"] = 2 * len(cfg["fixed_embed"])
+
+
+MODEL = register(Model(
+    name="modular_mlp",
+    doc="the explorable's modular MLP family: embeddings, one hidden layer, (un)embedding",
+    settings=(
+        Setting("hidden", int, 24, STATIC, "hidden neurons", check=positive),
+        ACTIVATION,
+        Setting("embed", int, 500, STATIC, "embedding width d (ignored with fixed_embed)",
+                check=positive),
+        Setting("input_side", str, "factored", STATIC,
+                "factored: hidden = E[a] W_in + E[b] W_in; collapsed: hidden = E[a] + E[b]",
+                choices=("factored", "collapsed")),
+        Setting("output_side", str, "factored", STATIC,
+                "factored: logits = h W_out U^T; collapsed: logits = h W_output (hidden x p)",
+                choices=("factored", "collapsed")),
+        Setting("tie", str, "tied", STATIC,
+                "tied: one E embeds a, b and unembeds; input_tied: a and b share E, separate"
+                " unembedding; untied: separate E_a, E_b and unembedding",
+                choices=("tied", "input_tied", "untied")),
+        Setting("shared_win", bool, True, STATIC, "a and b share W_in (else W_in_a, W_in_b)"),
+        Setting("fixed_embed", list, [], STATIC,
+                "frequencies of a fixed circular embedding (empty: trained embedding)",
+                check=_freqs),
+    ),
+    init=init_modular,
+    apply=lambda params, cfg, inputs: modular_logits(params, cfg, *inputs),
+    tasks=("modular",),
+    resolve=_resolve,
+    views={"collapsed": collapsed_view},
+    activation_width=lambda cfg: cfg.hidden + cfg.p,
+))

@@ -23,7 +23,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from grokjax.config import SpecError
+from grokjax.errors import SpecError
 
 ROLES = ("x", "y", "facet")
 REPORT_KEYS = ("x", "y", "facet", "curves_per_phase", "curve_points")

@@ -31,7 +31,9 @@ import numpy as np
 import pandas as pd
 
 from grokjax.checkpoints import SMALL_SWEEP, load_params, saved_steps
-from grokjax.config import SETTINGS, SpecError, resolve
+from grokjax import registry
+from grokjax.errors import SpecError
+from grokjax.spec import resolve_row
 from grokjax.report import charts
 from grokjax.report.axes import fmt_value
 from grokjax.report.page import (
@@ -42,7 +44,7 @@ from grokjax.report.page import (
     to_vega,
     vega_bundle,
 )
-from grokjax.store import ResultsError, _resolve_dir, atomic_write_bytes
+from grokjax.store import ResultsError, resolve_dir, atomic_write_bytes
 
 EXPLORE_DIR = "explore"
 MAX_PAGES = 200  # write_explorers' default cap
@@ -70,12 +72,12 @@ NO_PARAMS_HELP = (
 
 
 def explorer_path(results_dir: str | Path, run_id: str) -> Path:
-    return _resolve_dir(results_dir) / EXPLORE_DIR / f"{run_id}.html"
+    return resolve_dir(results_dir) / EXPLORE_DIR / f"{run_id}.html"
 
 
 def explorer_ids(results_dir: str | Path, df: pd.DataFrame | None = None) -> list[str]:
     """Run ids that have an explorer page in ``results_dir/explore`` (of the runs in ``df``)."""
-    folder = _resolve_dir(results_dir) / EXPLORE_DIR
+    folder = resolve_dir(results_dir) / EXPLORE_DIR
     ids = sorted(p.stem for p in folder.glob("*.html")) if folder.is_dir() else []
     if df is not None:
         known = set(df["run_id"].astype(str))
@@ -108,16 +110,10 @@ def _null(v: Any) -> bool:
 
 
 def run_config(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The full configuration of a run, rebuilt from its row (``grokjax.config.resolve``)."""
-    task = str(row["task"])
-    overrides = {}
-    for name, s in SETTINGS.items():
-        if name == "task" or task not in s.tasks or name not in row or _null(row[name]):
-            continue
-        overrides[name] = _plain(row[name])
+    """The full configuration of a run, rebuilt from its row (``grokjax.spec.resolve_row``)."""
     try:
-        return resolve(task, overrides, source=f"run {row.get('run_id')}")
-    except SpecError as e:
+        return resolve_row(row)
+    except (SpecError, registry.RegistryError) as e:
         raise ResultsError(f"run {row.get('run_id')}: its settings do not resolve ({e})") from None
 
 
@@ -603,10 +599,9 @@ def _curves_payload(row: Mapping[str, Any], floor: float) -> dict[str, Any]:
 
 def _settings_html(row: Mapping[str, Any], varying: Sequence[str]) -> str:
     e = html.escape
-    task = str(row["task"])
     items = []
-    for name, s in SETTINGS.items():
-        if task not in s.tasks or name not in row or _null(row[name]):
+    for name in registry.all_settings():
+        if name not in row or _null(row[name]):
             continue
         v = _plain(row[name])
         cls = ' class="vary"' if name in varying else ""
@@ -730,7 +725,7 @@ def _ensure_row(df: pd.DataFrame, run_id: str, d: Path) -> pd.Series:
 def render_explorer(df: pd.DataFrame, manifest: Mapping[str, Any], results_dir: str | Path,
                     run_id: str) -> str:
     """The explorer page of one run (a string)."""
-    d = _resolve_dir(results_dir)
+    d = resolve_dir(results_dir)
     row = _ensure_row(df, run_id, d)
     steps = saved_steps(d, run_id)
     if not steps:
@@ -857,7 +852,7 @@ def write_explorer(results_dir: str | Path, run_id: str) -> Path:
 
     Raises ``ResultsError`` for an unknown run id or a run without saved parameters.
     """
-    d = _resolve_dir(results_dir)
+    d = resolve_dir(results_dir)
     df, manifest = _load(d)
     return _write(d, str(run_id), render_explorer(df, manifest, d, str(run_id)))
 
@@ -865,7 +860,7 @@ def write_explorer(results_dir: str | Path, run_id: str) -> Path:
 def runs_with_snapshots(results_dir: str | Path, df: pd.DataFrame | None = None,
                         min_steps: int = 2) -> list[str]:
     """Run ids (in the results' order) with a params file holding >= ``min_steps`` steps."""
-    d = _resolve_dir(results_dir)
+    d = resolve_dir(results_dir)
     if df is None:
         df, _ = _load(d)
     have = {p.stem for p in (d / "params").glob("*.npz")} if (d / "params").is_dir() else set()
@@ -877,7 +872,7 @@ def write_explorers(results_dir: str | Path, run_ids: Iterable[str] | None = Non
                     limit: int = MAX_PAGES) -> list[Path]:
     """Explorer pages for ``run_ids`` (default: every run with >= 2 saved snapshot steps, at
     most ``limit`` pages, in the results' order).  Returns the paths written."""
-    d = _resolve_dir(results_dir)
+    d = resolve_dir(results_dir)
     df, manifest = _load(d)
     return write_all(d, df, manifest, run_ids, limit=limit)
 

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from grokjax.config import SETTINGS, SpecError
+from grokjax import registry
+from grokjax.errors import SpecError
 from grokjax.report import charts
 from grokjax.report.axes import (
     DEFAULTS,
@@ -130,7 +131,7 @@ def resolve_options(df: pd.DataFrame, manifest: Mapping[str, Any],
 
 def _fixed_settings(df: pd.DataFrame, skip: set[str]) -> list[tuple[str, str]]:
     out = []
-    for name in SETTINGS:
+    for name in registry.all_settings():
         if name in skip or name not in df.columns:
             continue
         vals = {charts.value_key(v.tolist() if hasattr(v, "tolist") else v)

@@ -1,4 +1,5 @@
-"""Pure data generators.  Each takes a data seed (traced) so data can differ per run under vmap."""
+"""Built-in tasks (each registered by name): ``parity`` and ``modular``.  Data generators are
+pure and take a (traced) data seed, so data can differ per run under vmap."""
 
 from grokjax.tasks.modular import ModularData, make_modular_data, modular_labels, pairs
 from grokjax.tasks.parity import ParityData, make_parity_data, parity_labels

@@ -1,0 +1,62 @@
+"""Built-in optimizers and penalties: small optax chains whose numbers are traced per run.
+
+optax bakes Python floats into the compiled program, so every number here comes from ``hp``
+(arrays with a run axis under vmap): one program trains any mix of learning rates, decays,
+betas and epsilons.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from grokjax.components import Optimizer, Penalty
+from grokjax.registry import register
+from grokjax.settings import RUN, Setting, nonneg, positive, unit_open
+
+LR = Setting("lr", float, 1e-3, RUN, "learning rate", check=positive)
+BETA1 = Setting("beta1", float, 0.9, RUN, "Adam beta1", check=unit_open)
+BETA2 = Setting("beta2", float, 0.98, RUN, "Adam beta2", check=unit_open)
+EPS = Setting("eps", float, 1e-8, RUN, "Adam epsilon", check=positive)
+WEIGHT_DECAY = Setting("weight_decay", float, 1.0, RUN, "weight-decay strength", check=nonneg)
+
+
+def add_sign_decay(strength: jax.Array) -> optax.GradientTransformation:
+    """Add strength * sign(w) to the updates (the L1 penalty's (sub)gradient)."""
+
+    def update(updates, state, params):
+        return jax.tree.map(lambda g, w: g + strength * jnp.sign(w), updates, params), state
+
+    return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
+
+
+def _adam(hp: Any) -> optax.GradientTransformation:
+    return optax.scale_by_adam(hp.beta1, hp.beta2, hp.eps)
+
+
+register(Penalty("l2", "L2: adds weight_decay * w", (WEIGHT_DECAY,),
+                 lambda cfg, hp: optax.add_decayed_weights(hp.weight_decay)))
+register(Penalty("l1", "L1: adds weight_decay * sign(w)", (WEIGHT_DECAY,),
+                 lambda cfg, hp: add_sign_decay(hp.weight_decay)))
+register(Optimizer(
+    "adamw", "Adam with decoupled weight decay: update = -lr (adam + penalty'(w))",
+    (LR, BETA1, BETA2, EPS),
+    lambda cfg, hp, penalty: optax.chain(_adam(hp), penalty,
+                                         optax.scale_by_learning_rate(hp.lr))))
+register(Optimizer(
+    "adam", "Adam with the penalty's gradient added to the loss gradient first (the notebooks' "
+    "L1)", (LR, BETA1, BETA2, EPS),
+    lambda cfg, hp, penalty: optax.chain(penalty, _adam(hp),
+                                         optax.scale_by_learning_rate(hp.lr))))
+register(Optimizer(
+    "sgd", "plain gradient descent with the penalty in the gradient", (LR,),
+    lambda cfg, hp, penalty: optax.chain(penalty, optax.scale_by_learning_rate(hp.lr))))
+
+
+def make_optimizer(static: Any, hp: Any) -> optax.GradientTransformation:
+    """The run's optimizer with its penalty in place (``optimizer`` and ``reg`` settings)."""
+    parts = static.components
+    return parts.optimizer.make(static, hp, parts.penalty.make(static, hp))

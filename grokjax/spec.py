@@ -1,0 +1,441 @@
+"""Sweep files: validation with precise errors, grid expansion, run ids -- each done once.
+
+A sweep file (``sweeps/NAME.toml``) has these tables::
+
+    [sweep]            # name (default: file stem), description, seeds = N (seed axis 0..N-1),
+                       # data_seeds = "fixed" | "per_seed", plugins = ["my_task.py", ...]
+    [fixed]            # settings shared by every run
+    [grid]             # axes: lists, or {logspace = [a, b], num = n} / {linspace = [a, b], num = n}
+    [phases] [report] [engine] [checkpoints]   # options of the later stages (typed, below)
+    [quick]            # the CI-sized variant (``sweep NAME --quick``)
+
+The product of the grid axes (times the seeds) is the set of runs.  Settings are declared by the
+components a run selects (``grokjax.registry``): the core settings, its task's, its model's, its
+optimizer's and its penalty's.  ``parse_spec`` loads the file's plugins, checks every table,
+expands the grid once and parses each stage's options into its typed object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from grokjax import builtins  # noqa: F401  (registers the built-in components)
+from grokjax import phases, registry
+from grokjax.errors import SpecError
+from grokjax.hashing import stable_hash
+from grokjax.options import CheckpointOptions, EngineOptions, ReportOptions
+from grokjax.settings import Setting, typename
+
+SECTIONS = ("sweep", "fixed", "grid", "phases", "report", "engine", "checkpoints", "quick")
+QUICK_KEYS = ("seeds", "fixed", "grid")
+SWEEP_KEYS = ("name", "description", "seeds", "data_seeds", "plugins")
+DATA_SEEDS = ("fixed", "per_seed")
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep file: its runs (expanded once) and the typed options of each stage."""
+
+    name: str
+    source: str
+    description: str
+    data_seeds: str  # "fixed": the data_seed setting; "per_seed": data_seed = seed
+    fixed: dict[str, Any]
+    grid: dict[str, list[Any]]  # axis name -> values, in file order; "seed" is the last axis
+    phases: phases.Rule
+    report: ReportOptions
+    engine: EngineOptions
+    checkpoints: CheckpointOptions
+    plugins: tuple[str, ...] = ()  # absolute paths of the plugin files, loaded in this order
+    raw: dict[str, Any] = dataclasses.field(default_factory=dict)  # the file's tables as read
+    base_dir: str = "."
+    _runs: tuple = dataclasses.field(default=(), repr=False, compare=False)
+
+    @property
+    def task(self) -> str:
+        return self.fixed.get("task", registry.setting("task").default)
+
+    @property
+    def varying(self) -> list[str]:
+        """Axes with more than one value, seed excluded."""
+        return [k for k, v in self.grid.items() if len(v) > 1 and k != "seed"]
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run, in grid order, each a full configuration with its ``run_id``."""
+        return list(self._runs)
+
+    def spec_hash(self) -> str:
+        """Hash of the training definition: the sorted run ids (phases/report excluded)."""
+        return stable_hash(sorted(r["run_id"] for r in self._runs))
+
+    @property
+    def has_quick(self) -> bool:
+        return "quick" in self.raw
+
+    def quick(self) -> SweepSpec:
+        """The file's ``[quick]`` variant (``sweep --quick``), named ``NAME_quick``."""
+        if not self.has_quick:
+            raise SpecError(self.source, "[quick]", "this sweep file has no [quick] table, so "
+                            "it has no --quick variant")
+        return _quick_spec(self.raw, self.source, self.name, self.base_dir)
+
+
+def _quick_spec(raw: Mapping[str, Any], source: str, name: str, base_dir: str) -> SweepSpec:
+    """``[quick]`` overrides the file: ``seeds`` replaces [sweep] seeds, ``fixed`` keys are merged
+    into [fixed] (and leave [grid]), ``grid`` axes replace the file's axes of the same name;
+    [report] axes that no longer vary are dropped."""
+    q = raw["quick"]
+    for key in q:
+        if key not in QUICK_KEYS:
+            raise SpecError(source, f"[quick] {key}", "unknown key; allowed: "
+                            + ", ".join(QUICK_KEYS))
+    for key in ("fixed", "grid"):
+        if not isinstance(q.get(key, {}), dict):
+            raise SpecError(source, f"[quick] {key}", f"must be a table ({key} = {{ ... }}); "
+                            f"got {typename(q[key])}")
+    qfixed, qgrid = dict(q.get("fixed", {})), dict(q.get("grid", {}))
+    sweep = {**raw.get("sweep", {}), "name": f"{name}_quick"}
+    if "seeds" in q:
+        sweep["seeds"] = q["seeds"]
+    grid = {k: v for k, v in raw.get("grid", {}).items() if k not in qfixed}
+    grid.update(qgrid)
+    fixed = {k: v for k, v in raw.get("fixed", {}).items() if k not in qgrid}
+    fixed.update(qfixed)
+    varying = {k for k, v in grid.items() if isinstance(v, list) and len(v) > 1}
+    report = {k: v for k, v in raw.get("report", {}).items()
+              if k not in ("x", "y", "facet") or v in varying}
+    data = {**{k: v for k, v in raw.items() if k != "quick"}, "sweep": sweep, "fixed": fixed,
+            "grid": grid, "report": report}
+    return parse_spec(data, source=f"{source} [quick]", name=f"{name}_quick", base_dir=base_dir)
+
+
+def _axis_values(source: str, where: str, setting: Setting, raw: Any) -> list[Any]:
+    if isinstance(raw, dict):
+        kinds = [k for k in ("logspace", "linspace") if k in raw]
+        extra = set(raw) - {"logspace", "linspace", "num"}
+        if len(kinds) != 1 or extra or "num" not in raw:
+            raise SpecError(source, where, f"a range table must be {{logspace = [start, stop], "
+                            f"num = N}} or {{linspace = [start, stop], num = N}}; got {raw!r}")
+        ends, num = raw[kinds[0]], raw["num"]
+        if (not isinstance(ends, list) or len(ends) != 2
+                or not all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in ends)):
+            raise SpecError(source, where, f"{kinds[0]} needs [start, stop] numbers; got {ends!r}")
+        if not isinstance(num, int) or isinstance(num, bool) or num < 1:
+            raise SpecError(source, where, f"num must be an integer >= 1; got {num!r}")
+        if setting.type not in (int, float):
+            raise SpecError(source, where, f"ranges need a numeric setting; allowed: "
+                            f"{setting.allowed()}")
+        a, b = (float(e) for e in ends)
+        if kinds[0] == "logspace":
+            if a <= 0 or b <= 0:
+                raise SpecError(source, where, f"logspace ends must be > 0; got {ends!r}")
+            vals = [a] if num == 1 else [
+                math.exp(math.log(a) + (math.log(b) - math.log(a)) * i / (num - 1))
+                for i in range(num)]
+        else:
+            vals = [a] if num == 1 else [a + (b - a) * i / (num - 1) for i in range(num)]
+        # Round so that run ids do not depend on the last bits of exp/log on this machine.
+        vals = [round(v) if setting.type is int else float(f"{v:.12g}") for v in vals]
+    elif isinstance(raw, list):
+        vals = raw
+    else:
+        raise SpecError(source, where, f"a grid axis must be a list of values or a range table;"
+                        f" got {typename(raw)} {raw!r}")
+    if not vals:
+        raise SpecError(source, where, "the axis is empty; give at least one value")
+    out = [setting.coerce(source, f"{where}[{i}]", v) for i, v in enumerate(vals)]
+    keys = [json.dumps(v) for v in out]
+    if len(set(keys)) != len(keys):
+        raise SpecError(source, where, f"the axis repeats a value: {out!r}")
+    return out
+
+
+def _load_plugins(source: str, sweep: Mapping[str, Any], base_dir: Path) -> tuple[str, ...]:
+    plugins = sweep.get("plugins", [])
+    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+        raise SpecError(source, "[sweep] plugins", f"{plugins!r}: allowed: a list of Python "
+                        "file paths (relative to the sweep file)")
+    paths = []
+    for i, rel in enumerate(plugins):
+        path = (base_dir / rel).resolve()
+        if path.suffix != ".py" or not path.is_file():
+            raise SpecError(source, f"[sweep] plugins[{i}]", f"{rel!r}: no such Python file "
+                            f"({path})")
+        try:
+            registry.load_plugin(path)
+        except registry.RegistryError as e:
+            raise SpecError(source, f"[sweep] plugins[{i}]", str(e)) from None
+        paths.append(str(path))
+    return tuple(paths)
+
+
+def _selector_values(key: str, fixed: Mapping, grid: Mapping) -> list[str | None]:
+    if key in grid:
+        return list(grid[key])
+    return [fixed.get(key)]
+
+
+def parse_spec(data: Mapping[str, Any], source: str = "<spec>", name: str | None = None,
+               base_dir: str | Path | None = None) -> SweepSpec:
+    """Validate a parsed sweep table.  Raises SpecError naming ``source`` and the key."""
+    for sec in data:
+        if sec not in SECTIONS:
+            raise SpecError(source, f"[{sec}]", "unknown table; allowed: "
+                            + ", ".join(f"[{s}]" for s in SECTIONS))
+        if not isinstance(data[sec], dict):
+            raise SpecError(source, sec, f"must be a table [{sec}]; got {typename(data[sec])}")
+    sweep = dict(data.get("sweep", {}))
+    for key in sweep:
+        if key not in SWEEP_KEYS:
+            raise SpecError(source, f"[sweep] {key}", "unknown key; allowed: "
+                            + ", ".join(SWEEP_KEYS))
+    base = Path(base_dir) if base_dir is not None else Path(".")
+    plugins = _load_plugins(source, sweep, base)
+    fixed_raw, grid_raw = dict(data.get("fixed", {})), dict(data.get("grid", {}))
+
+    if "task" in grid_raw:
+        raise SpecError(source, "[grid] task", "the task must be fixed: put it in [fixed]")
+    task = registry.setting("task").coerce(source, "[fixed] task",
+                                           fixed_raw.get("task", registry.setting("task").default))
+    try:
+        default_sel = registry.select(task)
+    except registry.RegistryError as e:  # pragma: no cover - task was checked above
+        raise SpecError(source, "[fixed] task", str(e)) from None
+    allowed_here = [s.name for s in default_sel.settings]
+
+    def lookup(section: str, key: str) -> Setting:
+        s = registry.setting(key)
+        if s is None:
+            raise SpecError(source, f"[{section}] {key}", "unknown setting; allowed: "
+                            + ", ".join(allowed_here))
+        return s
+
+    fixed: dict[str, Any] = {}
+    for key, v in fixed_raw.items():
+        fixed[key] = lookup("fixed", key).coerce(source, f"[fixed] {key}", v)
+    grid: dict[str, list[Any]] = {}
+    for key, raw in grid_raw.items():
+        if key in fixed:
+            raise SpecError(source, f"[grid] {key}", "is also in [fixed]; give it in one place")
+        grid[key] = _axis_values(source, f"[grid] {key}", lookup("grid", key), raw)
+
+    # The components the runs select, and the settings they declare: every key must apply.
+    selections = {}
+    for combo in itertools.product(*(_selector_values(k, fixed, grid)
+                                     for k in ("model", "optimizer", "reg"))):
+        model, opt, reg = combo
+        where = f"[{'grid' if 'model' in grid else 'fixed'}] model" if model else "[fixed] task"
+        try:
+            selections[combo] = registry.select(task, model, opt or "adamw", reg or "l2")
+        except registry.RegistryError as e:
+            raise SpecError(source, where, str(e)) from None
+    usable = {s.name for sel in selections.values() for s in sel.settings}
+    for section, keys in (("fixed", fixed), ("grid", grid)):
+        for key in keys:
+            if key not in usable:
+                sel = next(iter(selections.values()))
+                raise SpecError(source, f"[{section}] {key}", f"does not apply to task "
+                                f"{task!r} (model {sel.model.name!r}, optimizer "
+                                f"{sel.optimizer.name!r}, reg {sel.penalty.name!r}); settings "
+                                "of these runs: " + ", ".join(sorted(usable)))
+
+    seeds = sweep.get("seeds")
+    if seeds is not None:
+        if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+            raise SpecError(source, "[sweep] seeds", f"{seeds!r}: allowed: an integer >= 1")
+        if "seed" in grid or "seed" in fixed:
+            raise SpecError(source, "[sweep] seeds", "give either [sweep] seeds or a seed "
+                            "setting, not both")
+        grid["seed"] = list(range(seeds))
+    elif "seed" in grid:
+        grid["seed"] = grid.pop("seed")  # the seed axis is always last, so seeds sit together
+
+    for key in ("name", "description"):
+        if key in sweep and not isinstance(sweep[key], str):
+            raise SpecError(source, f"[sweep] {key}", f"{sweep[key]!r}: allowed: a string")
+    data_seeds = sweep.get("data_seeds", "fixed")
+    if data_seeds not in DATA_SEEDS:
+        raise SpecError(source, "[sweep] data_seeds", f"{data_seeds!r}: allowed: "
+                        + ", ".join(repr(d) for d in DATA_SEEDS))
+    if data_seeds == "per_seed":
+        if "data_seed" in fixed or "data_seed" in grid:
+            raise SpecError(source, "[sweep] data_seeds", "'per_seed' sets data_seed = seed; "
+                            "do not also give a data_seed setting")
+        if "seed" not in grid:
+            raise SpecError(source, "[sweep] data_seeds", "'per_seed' needs a seed axis "
+                            "([sweep] seeds = N or a [grid] seed list)")
+    runs = expand(task, fixed, grid, data_seeds, source)
+    axes = [*grid, *fixed]
+    spec = SweepSpec(
+        name=sweep.get("name") or name or Path(source).stem,
+        source=source,
+        description=sweep.get("description", ""),
+        data_seeds=data_seeds,
+        fixed=fixed,
+        grid=grid,
+        phases=phases.rule_from_options(dict(data.get("phases", {})), source=source),
+        report=ReportOptions.from_mapping(dict(data.get("report", {})), source, list(grid)),
+        engine=EngineOptions.from_mapping(dict(data.get("engine", {})), source),
+        checkpoints=CheckpointOptions.from_mapping(data.get("checkpoints"), source, len(runs),
+                                                   axes),
+        plugins=plugins,
+        raw=json.loads(json.dumps(dict(data), default=str)),
+        base_dir=str(base),
+        _runs=tuple(runs),
+    )
+    if "quick" in data:  # a bad [quick] table is an error of the file, found when it is read
+        _quick_spec(spec.raw, source, spec.name, spec.base_dir)
+    return spec
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and validate ``sweeps/NAME.toml`` (or a bare NAME, looked up in ``sweeps/``)."""
+    p = Path(path)
+    if not p.suffix and not p.exists():
+        p = Path("sweeps") / f"{p}.toml"
+    source = str(path) if str(path) == str(p) else f"{path} ({p})"
+    if not p.is_file():
+        choices = sorted(q.stem for q in Path("sweeps").glob("*.toml")) if Path(
+            "sweeps").is_dir() else []
+        hint = f"; sweeps in ./sweeps: {', '.join(choices)}" if choices else ""
+        raise SpecError(source, "", f"no such sweep file{hint}")
+    try:
+        data = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(source, "", f"not valid TOML: {e}") from None
+    return parse_spec(data, source=str(p), name=p.stem, base_dir=p.resolve().parent)
+
+
+# ---------------------------------------------------------------------------------------------
+# Expansion
+# ---------------------------------------------------------------------------------------------
+
+
+def resolve(task: str, overrides: Mapping[str, Any], source: str = "<config>",
+            where: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """Full configuration of one run: its components' defaults plus overrides, cross-checked by
+    the components' resolve hooks (which add derived values such as ``train_size``)."""
+    where = where or (lambda key: key)
+    try:
+        sel = registry.select(task, overrides.get("model") or None,
+                              overrides.get("optimizer", "adamw"), overrides.get("reg", "l2"))
+    except registry.RegistryError as e:
+        raise SpecError(source, where("model"), str(e)) from None
+    cfg = {s.name: sel.default(s) for s in sel.settings}
+    cfg.update({k: v for k, v in overrides.items() if k in cfg})
+    cfg["task"], cfg["model"] = task, sel.model.name
+
+    def fail(key: str, message: str) -> None:
+        raise SpecError(source, where(key), message)
+
+    if cfg["steps"] % cfg["log_every"]:
+        fail("log_every", f"steps = {cfg['steps']} must be a multiple of log_every = "
+             f"{cfg['log_every']}")
+    sel.task.resolve(cfg, fail)
+    if sel.model.resolve is not None:
+        sel.model.resolve(cfg, fail)
+    if "train_size" not in cfg:
+        fail("task", f"task {task!r} did not set train_size in its resolve hook")
+    return cfg
+
+
+def run_id(cfg: Mapping[str, Any]) -> str:
+    """Stable hash of a run's full configuration (settings and derived values, not ids)."""
+    sel = registry.select(cfg["task"], cfg.get("model") or None, cfg.get("optimizer", "adamw"),
+                          cfg.get("reg", "l2"))
+    own = {s.name: s for s in sel.settings}
+    keep = {}
+    for k, v in cfg.items():
+        s = own.get(k)
+        if k == "run_id" or s is not None and not s.id_at_default and v == sel.default(s):
+            continue
+        keep[k] = v
+    return stable_hash(keep)
+
+
+def expand(task: str, fixed: Mapping[str, Any], grid: Mapping[str, list[Any]], data_seeds: str,
+           source: str) -> list[dict[str, Any]]:
+    """Every run of the sweep, in grid order, each a full configuration with its run_id."""
+    axes = list(grid)
+
+    def where(key: str) -> str:
+        return f"[grid] {key}" if key in grid else f"[fixed] {key}" if key in fixed \
+            else f"{key} (default)"
+
+    runs, seen = [], {}
+    for combo in itertools.product(*(grid[a] for a in axes)):
+        point = dict(zip(axes, combo, strict=True))
+        if data_seeds == "per_seed":
+            point["data_seed"] = point["seed"]
+        cfg = resolve(task, {**fixed, **point}, source, where)
+        rid = run_id(cfg)
+        if rid in seen:  # e.g. two fixed_embed lists, or an axis the run's components ignore
+            raise SpecError(source, "[grid]", f"two grid points give the same run: "
+                            f"{seen[rid]} and {dict(zip(axes, combo, strict=True))}")
+        seen[rid] = dict(zip(axes, combo, strict=True))
+        cfg["run_id"] = rid
+        runs.append(cfg)
+    return runs
+
+
+def describe_settings(task: str | None = None) -> str:
+    """A plain-text table of settings by component (``python -m grokjax settings``)."""
+    lines = []
+
+    def add(owner: str, settings, defaults: Mapping[str, Any] = {}) -> None:  # noqa: B006
+        for s in settings:
+            d = defaults.get(s.name, s.default)
+            lines.append(f"{owner:22s} {s.name:16s} {s.role:6s} default {d!s:12s} "
+                         f"{s.allowed()}. {s.doc}")
+
+    tasks = [task] if task else list(registry.names("task"))
+    add("core", registry.CORE)
+    for kind in ("optimizer", "penalty"):
+        for n in registry.names(kind):
+            add(f"{kind} {n}", registry.get(kind, n).settings)
+    for t in tasks:
+        comp = registry.get("task", t)
+        add(f"task {t}", comp.settings)
+        lines.append(f"{'task ' + t:22s} defaults: " + ", ".join(
+            f"{k} = {v}" for k, v in comp.defaults.items()) + f", model = {comp.default_model}")
+    for n in registry.names("model"):
+        m = registry.get("model", n)
+        if task and m.tasks is not None and task not in m.tasks:
+            continue
+        add(f"model {n}", m.settings, m.defaults)
+    return "\n".join(lines)
+
+
+def resolve_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The full configuration of a stored run, rebuilt from its result row (null cells are
+    settings its components do not have; rows written before the ``model`` setting existed
+    use the task's default model)."""
+    overrides = {}
+    for name in registry.all_settings():
+        v = row.get(name)
+        if v is None or _is_na(v):
+            continue
+        overrides[name] = _plain(v)
+    return resolve(str(row["task"]), overrides, source=f"run {row.get('run_id')}")
+
+
+def _is_na(v: Any) -> bool:
+    if isinstance(v, (list, tuple)) or hasattr(v, "__len__") and not isinstance(v, str):
+        return False
+    try:
+        return bool(v != v) or v is getattr(__import__("pandas"), "NA", None)
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain(v: Any) -> Any:
+    if hasattr(v, "tolist"):
+        return v.tolist()
+    return v
