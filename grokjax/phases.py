@@ -1,64 +1,59 @@
 """Phase classification of sweep runs: memorize / grok / generalize / fail / diverged.
 
 A run is classified from its whole logged history (science.md §4), so any rule can be re-applied
-to stored results without retraining.  Two rules:
+to stored results without retraining.  Under both rules a run with ``diverged == True`` is
+``diverged``.  Two rules:
 
-``LossRule`` (name ``"loss"``, the default; the explorable's rule).  With the losses floored as
-described below, and min/max taken over the logged steps:
+``LossRule`` (``"loss"``, the default; the explorable's rule), min/max over the logged steps of
+the floored losses (below):
 
 1. min train loss > ``min_train`` (1e-5)                   -> ``fail`` (never fits the train set)
 2. else min test loss > ``min_test`` (1e-5)                -> ``memorize``
 3. else max of test loss / train loss < ``ratio`` (5e4)    -> ``generalize`` (they fall together)
 4. else                                                    -> ``grok`` (test falls long after train)
 
-Loss floor.  grokjax computes losses stably (softplus / log-sum-exp), so float32 train losses
-reach 1e-12 and below.  The explorable's losses could not go below float32 epsilon (its smallest
-train loss in the parity sweep is 1.19e-7), which capped the ratio at test loss / 1.19e-7: with
-exact losses, a run whose train loss reaches 1e-12 while its test loss is still 1e-7 has ratio
-1e5 and is ``grok``, although the two losses fell together and the explorable would call it
-``generalize``.  To match the explorable's intent both losses are clipped below at ``floor``
-(default 1.1920929e-07, float32 epsilon) before the min tests and the ratio; ``floor=0``
-disables it.  With the default floor the ratio can only reach 5e4 where the test loss is at least
-floor * ratio = 1.19e-7 * 5e4 ≈ 6.0e-3, so a run whose train loss is at the floor is ``grok``
-only if its test loss stays above ≈ 6e-3 (clearly unfitted) at such a step.  The floor must not
-exceed ``min_train`` / ``min_test`` (else every run would fail or memorize).
+Loss floor.  grokjax's losses are stable (softplus / log-sum-exp): float32 train losses reach
+1e-12 and below.  The explorable's could not go below float32 epsilon (its smallest train loss in
+the parity sweep is 1.19e-7), which capped the ratio at test loss / 1.19e-7; with exact losses a
+run whose train loss reaches 1e-12 while its test loss is still 1e-7 has ratio 1e5 and is
+``grok``, although both fell together and the explorable would call it ``generalize``.  So both
+losses are clipped below at ``floor`` (default 1.1920929e-07, float32 epsilon; 0 disables it)
+before the min tests and the ratio.  The ratio can then reach 5e4 only where the test loss is at
+least floor * ratio ≈ 6.0e-3: a run whose train loss is at the floor is ``grok`` only if its test
+loss stays above ≈ 6e-3 (clearly unfitted) at such a step.  ``floor`` must not exceed
+``min_train`` / ``min_test`` (every run would fail or memorize).
 
-``AccuracyRule`` (name ``"accuracy"``; Liu et al. 2022).  First logged step where train
-accuracy >= ``threshold`` (0.9) and where test accuracy >= ``threshold``: both reached and
-(test step - train step) < ``delay`` (1000 steps) -> ``generalize`` ("comprehension"); both and
->= ``delay`` -> ``grok``; only train -> ``memorize``; neither, or only test -> ``fail``
-("confusion").  A test step before the train step counts as < delay (generalize).
+``AccuracyRule`` (``"accuracy"``; Liu et al. 2022), from the first logged steps where train and
+test accuracy reach ``threshold`` (0.9): both reached and (test step - train step) < ``delay``
+(1000 steps) -> ``generalize`` ("comprehension"; a test step before the train step counts as
+< delay); both and >= ``delay`` -> ``grok``; only train -> ``memorize``; neither, or only test
+-> ``fail`` ("confusion").
 
-Under both rules a run with ``diverged == True`` is ``diverged``.
+Boundaries are exactly as written: a min train (test) loss *equal* to ``min_train``
+(``min_test``) passes, a max ratio *equal* to ``ratio`` is ``grok``, an accuracy *equal* to
+``threshold`` reaches it, a delay *equal* to ``delay`` is ``grok``.  Thresholds and the floor are
+compared at the precision of the stored curves (grokjax.curves): a float32 accuracy of 0.9
+reaches 0.9 although float32(0.9) < 0.9 in float64.  The ratio is computed in float64 from the
+floored values.
 
-Inequalities (boundaries): the tests are exactly as written above, so a run whose min train
-(test) loss *equals* ``min_train`` (``min_test``) passes that test, a max ratio *equal* to
-``ratio`` is ``grok``, an accuracy *equal* to ``threshold`` reaches it, and a delay *equal* to
-``delay`` is ``grok``.  Loss and accuracy thresholds (and the floor) are compared at the
-precision of the stored curves: a float32 curve is compared against float32(threshold), so a
-float32 accuracy of 0.9 reaches threshold 0.9 (float32(0.9) < 0.9 in float64).  The ratio is
-computed in float64 from the floored values.
+NaN: steps where either loss is NaN are ignored for the min/max (a NaN spike in a run that did
+not diverge changes nothing); a run whose losses are NaN at every step (or with no logged step) is
+``fail`` unless it diverged.  NaN accuracies never reach a threshold.  Equal test and train
+losses count as ratio 1 (matters only with ``floor=0`` and both losses 0).
 
-NaN handling: steps where either loss is NaN are ignored for the min/max (so a NaN spike in the
-middle of a run that did not diverge changes nothing); a run whose losses are NaN at every step
-(or that has no logged step) is ``fail`` unless it diverged.  NaN accuracies never reach a
-threshold.  A step where test and train loss are equal counts as ratio 1 (this only matters
-with ``floor=0`` and both losses 0).
-
-Reverse grokking (science.md §6: generalize, then memorize).  The phase is decided from the
-whole history, so a run that generalized and later forgot is ``generalize``/``grok`` under both
-rules (its min test loss was small; its test accuracy reached the threshold).  The loss rule's
-max ratio ignores the order of steps, so such a run is ``grok`` under it as soon as its late
-test loss climbs above ≈ 6e-3 while its train loss stays at the floor (``generalize`` under the
-accuracy rule when train and test accuracy rose together).  The ``forgot``
-column flags such regressions: test accuracy reached the threshold at some logged step but the
-final finite test accuracy is below it.
+Reverse grokking (science.md §6: generalize, then memorize).  From the whole history, a run that
+generalized and later forgot is ``generalize``/``grok`` under both rules (its min test loss was
+small; its test accuracy reached the threshold).  The loss rule's max ratio ignores the order of
+steps, so such a run is ``grok`` under it once its late test loss climbs above ≈ 6e-3 with its
+train loss at the floor (``generalize`` under the accuracy rule if train and test accuracy rose
+together).  The ``forgot`` column flags such regressions: test accuracy reached the threshold at
+some logged step but the final finite test accuracy is below it.
 
 ``classify_frame`` adds ``phase``, ``phase_rule``, ``phase_params`` (JSON of the thresholds),
-``min_train_loss``, ``min_test_loss``, ``max_loss_ratio`` (floored with the loss rule's floor;
-the default floor for the accuracy rule) and ``forgot`` (at the accuracy rule's threshold, 0.9
-for the loss rule).  It stacks curves of equal length into 2-D arrays (grouping rows by curve
-length), so 100,000 runs x 200 log points take a few seconds.
+``min_train_loss``, ``min_test_loss``, ``max_loss_ratio`` (with the loss rule's floor; the
+default floor for the accuracy rule) and ``forgot`` (at the accuracy rule's threshold; 0.9 for
+the loss rule).  It stacks curves of equal length into 2-D blocks, so 100,000 runs x 200 log
+points take a few seconds.
 """
 
 from __future__ import annotations
@@ -72,6 +67,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from grokjax import curves
 from grokjax.errors import SpecError
 
 PHASES = ("memorize", "grok", "generalize", "fail", "diverged")
@@ -81,23 +77,14 @@ DEFAULT_THRESHOLD = 0.9  # accuracy threshold of the ``forgot`` flag under the l
 _CHUNK = 16_384  # rows per vectorised block: bounds the float64 temporaries (~25 MB per curve)
 
 
-# ---------------------------------------------------------------------------------------------
-# Vectorised statistics over a block of runs (R runs x L logged steps)
-# ---------------------------------------------------------------------------------------------
-
-
-def _at_precision(value: float, x: np.ndarray) -> float:
-    """``value`` rounded to the curve's float type, so a stored float32 0.9 reaches 0.9."""
-    if np.issubdtype(x.dtype, np.floating):
-        return float(np.asarray(value, dtype=x.dtype))
-    return float(value)
+# --- Vectorised statistics over a block of runs (R runs x L logged steps) ---
 
 
 def _loss_stats_2d(
     train_RxL: np.ndarray, test_RxL: np.ndarray, floor: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-run (min train, min test, max test/train) of floored losses, NaN steps ignored."""
-    tr_floor, te_floor = _at_precision(floor, train_RxL), _at_precision(floor, test_RxL)
+    tr_floor, te_floor = curves.at_precision(floor, train_RxL), curves.at_precision(floor, test_RxL)
     tr = train_RxL.astype(np.float64)  # float64: test/train with a 1e-40 train loss overflows f32
     te = test_RxL.astype(np.float64)
     if floor > 0:
@@ -115,23 +102,10 @@ def _loss_stats_2d(
             np.where(any_ok, ratio, nan))
 
 
-def _first_index_2d(acc_RxL: np.ndarray, threshold: float) -> np.ndarray:
-    """Index of the first step with acc >= threshold, -1 if never (NaN never reaches it)."""
-    hit = acc_RxL >= _at_precision(threshold, acc_RxL)
-    if hit.shape[1] == 0:
-        return np.full(hit.shape[0], -1)
-    return np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
-
-
 def _forgot_2d(test_acc_RxL: np.ndarray, threshold: float) -> np.ndarray:
-    thr = _at_precision(threshold, test_acc_RxL)
+    thr = curves.at_precision(threshold, test_acc_RxL)
     reached = (test_acc_RxL >= thr).any(axis=1)
-    finite = np.isfinite(test_acc_RxL)
-    if finite.shape[1] == 0:
-        return np.zeros(finite.shape[0], dtype=bool)
-    last = finite.shape[1] - 1 - finite[:, ::-1].argmax(axis=1)
-    final = test_acc_RxL[np.arange(len(last)), last]
-    return reached & (final < thr)  # no finite step: never reached
+    return reached & (curves.last_finite(test_acc_RxL) < thr)  # no finite step: NaN, not < thr
 
 
 @dataclass
@@ -146,9 +120,7 @@ class _Block:
     diverged: np.ndarray
 
 
-# ---------------------------------------------------------------------------------------------
-# The rules
-# ---------------------------------------------------------------------------------------------
+# --- The rules ---
 
 
 @dataclass(frozen=True)
@@ -168,8 +140,8 @@ class LossRule:
     def _classify(self, b: _Block) -> np.ndarray:
         min_tr, min_te, max_ratio = _loss_stats_2d(b.train_loss, b.test_loss, self.floor)
         # Thresholds at the curves' precision; NaN (no finite step) fails every "<=" test.
-        thr_tr = _at_precision(self.min_train, b.train_loss)
-        thr_te = _at_precision(self.min_test, b.test_loss)
+        thr_tr = curves.at_precision(self.min_train, b.train_loss)
+        thr_te = curves.at_precision(self.min_test, b.test_loss)
         return np.select(
             [b.diverged, ~(min_tr <= thr_tr), ~(min_te <= thr_te), max_ratio < self.ratio],
             ["diverged", "fail", "memorize", "generalize"],
@@ -190,8 +162,8 @@ class AccuracyRule:
         return asdict(self)
 
     def _classify(self, b: _Block) -> np.ndarray:
-        i_tr = _first_index_2d(b.train_acc, self.threshold)
-        i_te = _first_index_2d(b.test_acc, self.threshold)
+        i_tr = curves.first_index(b.train_acc, self.threshold)
+        i_te = curves.first_index(b.test_acc, self.threshold)
         both = (i_tr >= 0) & (i_te >= 0)
         rows = np.arange(len(i_tr))
         if b.step.shape[1]:
@@ -209,9 +181,7 @@ Rule = LossRule | AccuracyRule
 RULES: dict[str, type[LossRule] | type[AccuracyRule]] = {"loss": LossRule, "accuracy": AccuracyRule}
 
 
-# ---------------------------------------------------------------------------------------------
-# Per-run helpers (1-D curves)
-# ---------------------------------------------------------------------------------------------
+# --- Per-run helpers (1-D curves) ---
 
 
 def _row1(x: Any) -> np.ndarray:
@@ -244,7 +214,7 @@ def first_step(
     s, a = np.asarray(step), _row1(acc)
     if s.shape[0] != a.shape[1]:
         raise ValueError(f"step has {s.shape[0]} points, acc {a.shape[1]}")
-    i = int(_first_index_2d(a, threshold)[0])
+    i = int(curves.first_index(a, threshold)[0])
     return None if i < 0 else int(s[i])
 
 
@@ -276,9 +246,7 @@ def classify_row(rule: Rule, row_like: Mapping[str, Any] | pd.Series) -> str:
     return str(rule._classify(block)[0])
 
 
-# ---------------------------------------------------------------------------------------------
-# Whole frames
-# ---------------------------------------------------------------------------------------------
+# --- Whole frames ---
 
 
 def _length(v: Any) -> int:
@@ -345,9 +313,7 @@ def classify_frame(df: pd.DataFrame, rule: Rule | None = None) -> pd.DataFrame:
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-# Building a rule from a sweep file's [phases] table or the command line
-# ---------------------------------------------------------------------------------------------
+# --- Building a rule from a sweep file's [phases] table or the command line ---
 
 # key -> (predicate a valid value satisfies, what is allowed: for the error message)
 _CHECKS = {

@@ -4,18 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _last_finite(x_RxL: np.ndarray) -> np.ndarray:
-    finite = np.isfinite(x_RxL)
-    idx = np.where(finite.any(1), x_RxL.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1), 0)
-    out = x_RxL[np.arange(x_RxL.shape[0]), idx]
-    return np.where(finite.any(1), out, np.nan)
-
-
-def first_reach(step_L: np.ndarray, acc_RxL: np.ndarray, threshold: float) -> np.ndarray:
-    """First logged step with accuracy >= threshold, NaN if never (stored as a null integer)."""
-    hit = np.nan_to_num(acc_RxL, nan=-1.0) >= threshold
-    return np.where(hit.any(1), step_L[np.argmax(hit, axis=1)], np.nan)
+from grokjax import curves as stats  # as: summarize takes an argument named curves
 
 
 def summarize(curves: dict[str, np.ndarray], step_L: np.ndarray) -> dict[str, np.ndarray]:
@@ -25,7 +14,7 @@ def summarize(curves: dict[str, np.ndarray], step_L: np.ndarray) -> dict[str, np
     """
     out: dict[str, np.ndarray] = {}
     for name in ("train_loss", "test_loss", "train_acc", "test_acc", "l2_norm"):
-        out[f"final_{name}"] = _last_finite(curves[name])
+        out[f"final_{name}"] = stats.last_finite(curves[name])
     with np.errstate(all="ignore"):
         for name in ("train_acc", "test_acc"):
             finite = np.isfinite(curves[name]).any(1)
@@ -33,7 +22,7 @@ def summarize(curves: dict[str, np.ndarray], step_L: np.ndarray) -> dict[str, np
             out[f"best_{name}"] = np.where(finite, best, np.nan)
     for name in ("train_acc", "test_acc"):
         for thr, tag in ((0.9, "90"), (0.99, "99")):
-            out[f"{name}_step_{tag}"] = first_reach(step_L, curves[name], thr)
+            out[f"{name}_step_{tag}"] = stats.first_step(step_L, curves[name], thr)
     # Steps from train to test accuracy 0.9 (negative if test got there first); NaN if either never.
     out["grok_delay"] = out["test_acc_step_90"] - out["train_acc_step_90"]
     return out

@@ -2,30 +2,37 @@
 
 import json
 import math
+import sys
+from pathlib import Path
 
 import pytest
 
-from grokjax import bench
+# benchmarks/ is a folder of the checkout, not an installed package: import it from there.
+ROOT = str(Path(__file__).resolve().parent.parent)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from benchmarks import bench, table, torch_ref, workloads  # noqa: E402
 
 
 def test_parity_flops_match_the_documented_numbers():
     # forward = 2 N D H + 2 N H with D = n + 1 = 31; a step is 3 x forward.
-    assert bench.parity_forward_flops(30, 64, 1200) == 2 * 1200 * 31 * 64 + 2 * 1200 * 64
-    assert bench.parity_step_flops(30, 64, 1200) == pytest.approx(14.7e6, rel=0.01)
-    assert bench.parity_step_flops(30, 256, 1200) == pytest.approx(59.0e6, rel=0.01)
-    assert bench.WORKLOADS["parity64"].step_flops() == bench.parity_step_flops()
+    assert workloads.parity_forward_flops(30, 64, 1200) == 2 * 1200 * 31 * 64 + 2 * 1200 * 64
+    assert workloads.parity_step_flops(30, 64, 1200) == pytest.approx(14.7e6, rel=0.01)
+    assert workloads.parity_step_flops(30, 256, 1200) == pytest.approx(59.0e6, rel=0.01)
+    assert workloads.WORKLOADS["parity64"].step_flops() == workloads.parity_step_flops()
 
 
 def test_modadd_flops_match_the_documented_numbers():
     p, d, n = 67, 500, 911
-    assert bench.WORKLOADS["modadd24"].n_train() == n  # 40 % of the 2,278 pairs a <= b
+    assert workloads.WORKLOADS["modadd24"].n_train() == n  # 40 % of the 2,278 pairs a <= b
     for h, mflop in ((24, 18.4), (128, 98.3)):
-        fwd = bench.modadd_forward_flops(p, d, h, n)
+        fwd = workloads.modadd_forward_flops(p, d, h, n)
         assert fwd == 4 * p * d * h + 2 * n * h * p
         # Every product's two operand gradients are formed (E is trained): backward = 2 fwd.
-        assert bench.modadd_backward_flops(p, d, h, n) == 2 * fwd
-        assert bench.modadd_step_flops(p, d, h, n) == 12 * p * d * h + 6 * n * h * p
-        assert bench.modadd_step_flops(p, d, h, n) == pytest.approx(mflop * 1e6, rel=0.01)
+        assert workloads.modadd_backward_flops(p, d, h, n) == 2 * fwd
+        assert workloads.modadd_step_flops(p, d, h, n) == 12 * p * d * h + 6 * n * h * p
+        assert workloads.modadd_step_flops(p, d, h, n) == pytest.approx(mflop * 1e6, rel=0.01)
 
 
 def test_tiny_bench_fills_every_column(tmp_path):
@@ -41,12 +48,12 @@ def test_tiny_bench_fills_every_column(tmp_path):
             assert "error" not in results["workloads"][name][part], (name, part, results[
                 "workloads"][name][part]["error"])
     assert "error" not in results["matmul"] and "error" not in results["scaling"]
-    rows = bench.table_rows(results)
+    rows = table.table_rows(results)
     assert [r["workload"] for r in rows] == ["parity64"]
     for row in rows:
-        assert set(row) == set(bench.COLUMNS)
-        for col in bench.COLUMNS:
-            if col == "torch steps/s" and row[col] == bench.TORCH_MISSING:
+        assert set(row) == set(table.COLUMNS)
+        for col in table.COLUMNS:
+            if col == "torch steps/s" and row[col] == torch_ref.TORCH_MISSING:
                 continue
             if col in ("x torch",) and results["workloads"][row["workload"]]["torch"].get(
                     "missing"):
@@ -58,8 +65,8 @@ def test_tiny_bench_fills_every_column(tmp_path):
         assert math.isfinite(r["grokjax"]["steps_per_s_incl_compile"])
         assert r["grokjax"]["peak_mib"] > 0
     assert [p["runs"] for p in results["scaling"]["points"]] == [1]
-    text = bench.format_table(results)
-    for col in bench.COLUMNS:
+    text = table.format_table(results)
+    for col in table.COLUMNS:
         assert col in text.splitlines()[0]
     assert "scaling" in text
     json.dumps(results, default=str)  # --json can save it
@@ -67,7 +74,7 @@ def test_tiny_bench_fills_every_column(tmp_path):
 
 def test_torch_modadd_baseline_runs():
     pytest.importorskip("torch")
-    out = bench.job_torch("modadd24", models=1, steps=2, log_every=1, threads=1)
+    out = torch_ref.job_torch("modadd24", models=1, steps=2, log_every=1, threads=1)
     assert out["steps"] == 2 and out["threads"] == 1 and out["steps_per_s"] > 0
 
 
@@ -75,8 +82,8 @@ def test_missing_torch_is_reported_in_the_column():
     results = {"plan": {}, "matmul": {"gflops": 100.0, "size": 8, "reps": 1}, "workloads": {
         "parity64": {"step_flops": 1e6, "grokjax": {"runs": 1, "steps": 10, "steps_per_s": 5.0,
                                                    "gflops": 0.005},
-                     "jit": {"steps_per_s": 1.0}, "torch": {"missing": bench.TORCH_MISSING}}}}
-    row = bench.table_rows(results)[0]
-    assert row["torch steps/s"] == bench.TORCH_MISSING and row["x torch"] == "-"
+                     "jit": {"steps_per_s": 1.0}, "torch": {"missing": torch_ref.TORCH_MISSING}}}}
+    row = table.table_rows(results)[0]
+    assert row["torch steps/s"] == torch_ref.TORCH_MISSING and row["x torch"] == "-"
     assert row["x jit-1"] == "5.0x"
-    assert "n/a (pip install torch==2.13.0)" in bench.format_table(results)
+    assert "n/a (pip install torch==2.13.0)" in table.format_table(results)
