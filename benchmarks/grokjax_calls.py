@@ -57,12 +57,12 @@ def one_model(task: str, fixed: dict[str, Any], progress: bool | None = None) ->
     import jax
 
     import grokjax
-    from grokjax import problem  # not public API: the task's data as grokjax builds it
+    from grokjax.train import make_data  # the task's data as the engine builds it
 
     cfg = grokjax.resolve(task, fixed, source="bench")
     static = grokjax.Static.from_config(cfg)
     if progress is not None:
-        static = dataclasses.replace(static, progress=progress)
+        static = static.replace(progress=progress)
 
     def hparams(seed: int):
         return grokjax.HParams.from_config({**cfg, "seed": seed}, static.dtype)
@@ -71,7 +71,7 @@ def one_model(task: str, fixed: dict[str, Any], progress: bool | None = None) ->
         return jax.jit(grokjax.train, static_argnums=0).lower(static, hp).compile()
 
     def data() -> dict[str, np.ndarray]:
-        d = problem.make_data(static, np.uint32(cfg["data_seed"]))
+        d = make_data(static, np.uint32(cfg["data_seed"]))
         if task == "parity":
             return {"x_train": np.array(d.x_train_NxD), "y_train": np.array(d.y_train_N),
                     "x_test": np.array(d.x_test_MxD), "y_test": np.array(d.y_test_M)}

@@ -91,7 +91,7 @@ def test_logit_waves_match_python(session):
     from grokjax.analysis import frequency_logits
     from grokjax.checkpoints import load_params
     from grokjax.models.modular_mlp import modular_logits
-    from grokjax.report.explorer import run_static
+    from grokjax.report.runs import run_static
     from grokjax.store import load_results
 
     d, context, errors, _ = session

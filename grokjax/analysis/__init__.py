@@ -1,4 +1,5 @@
-"""Mechanistic analysis: Fourier structure of modular models, parity weight norms, progress."""
+"""Mechanistic analysis: Fourier structure of modular models, parity weight norms, progress,
+and the host-side analysis of saved snapshots that the run explorer shows."""
 
 from grokjax.analysis.fourier import (
     NeuronFrequencies,
@@ -23,6 +24,7 @@ from grokjax.analysis.progress import (
     final_key_frequencies,
     progress_measures,
 )
+from grokjax.analysis.snapshots import largest_frequencies, modular_snapshot, parity_snapshot
 
 __all__ = [
     "KEY_CUTOFF",
@@ -39,9 +41,12 @@ __all__ = [
     "input_side_weights",
     "key_frequencies",
     "key_frequencies_by_norm",
+    "largest_frequencies",
+    "modular_snapshot",
     "n_frequencies",
     "neuron_frequencies",
     "output_side_weights",
+    "parity_snapshot",
     "progress_measures",
     "relevant_weight_norms",
     "top_k_share",

@@ -7,11 +7,69 @@ page as a string.  ``write_explorer(results_dir, run_id)`` writes one run's expl
 ``explore/RUN_ID.html`` (weights at every saved snapshot, Fourier analysis, curves);
 ``write_explorers`` writes them for every run with snapshots (``write_report`` does so for small
 sweeps).  ``grokjax.report.axes`` chooses and validates the diagram's axes.
+
+The modules, each importing only those above it in this list: ``axes`` (axis roles, value
+labels), ``theme`` (colours, chart config), ``html`` (helpers both pages share), ``results``
+(reading results), ``runs`` (a run's configuration and explorer panels), ``curve_data``,
+``layout`` and ``page_specs`` (the sweep page's data and charts), ``page`` (the sweep page),
+``explorer_data``, ``explorer_specs``, ``fourier_specs`` and ``explorer_html`` (an explorer
+page's data, charts and text), ``explorer`` (explorer pages), and here ``write_report``, which
+writes both.  ``plots`` (curves of chosen runs as an Altair chart) stands apart.
 """
 
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from grokjax.report import explorer
 from grokjax.report.axes import check_report_options, choose_axes
 from grokjax.report.explorer import write_explorer, write_explorers
-from grokjax.report.page import load, render_html, write_report
+from grokjax.report.page import build, render_html, resolve_options
+from grokjax.report.results import load
+
+
+def write_png(vl_spec: Mapping[str, Any], path: Path, scale: float = 2.0) -> Path:
+    """Render a Vega-Lite spec to ``path`` as PNG."""
+    import vl_convert
+
+    path.write_bytes(vl_convert.vegalite_to_png(vl_spec, scale=scale))
+    return path
+
+
+def write_report(results_dir: str | Path, *, x: str | None = None, y: str | None = None,
+                 facet: str | None = None, png: bool = True,
+                 explorers: bool | None = None) -> Path:
+    """Write ``results_dir/index.html`` (and ``phase_diagram.png``, ``curves.png``).
+
+    ``explorers``: also write the per-run explorer pages ``explore/RUN_ID.html`` of the runs
+    with saved parameter snapshots (None: only for sweeps of at most 64 runs).  The phase
+    diagram links every run that has an explorer page.
+    """
+    d = Path(results_dir)
+    df, manifest = load(d)
+    opts = resolve_options(df, manifest, {"x": x, "y": y, "facet": facet})
+    b = build(df, manifest, opts)
+    if explorers or (explorers is None and len(df) <= explorer.AUTO_MAX_RUNS):
+        try:
+            explorer.write_all(d, df, manifest)
+        except Exception as e:  # an explorer page never costs the report
+            if explorers:
+                raise
+            warnings.warn(f"{d}: the run explorer pages were not written: {e}", stacklevel=2)
+    b["payload"]["explore"] = explorer.explorer_ids(d, df)
+    out = d / "index.html"
+    tmp = d / ".index.html.tmp"
+    tmp.write_text(render_html(df, manifest, _built=b), encoding="utf-8")
+    tmp.replace(out)
+    if png:
+        write_png(b["png_main"], d / "phase_diagram.png")
+        if b["have_curves"]:
+            write_png(b["png_curves"], d / "curves.png")
+    return out
+
 
 __all__ = ["check_report_options", "choose_axes", "load", "render_html", "write_explorer",
-           "write_explorers", "write_report"]
+           "write_explorers", "write_png", "write_report"]

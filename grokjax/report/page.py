@@ -1,107 +1,49 @@
-"""The sweep page ``results/NAME/index.html`` (self-contained, offline) and its PNGs."""
+"""The sweep page ``results/NAME/index.html`` (self-contained, offline): its data and text.
+
+``build`` gathers everything the page and its PNGs need; ``render_html`` fills the template.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import html
-import json
 import math
-import re
-import warnings
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from grokjax import phases
 from grokjax import registry
 from grokjax.errors import SpecError
-from grokjax.report import charts
+from grokjax.phases import PHASES
+from grokjax.report import curve_data, page_specs
 from grokjax.report.axes import (
     DEFAULTS,
     ROLES,
     check_axis_options,
     fmt_value,
+    value_key,
 )
+from grokjax.report.html import (
+    fill_page,
+    json_for_script,
+    page_script,
+    self_contained_note,
+    to_vega,
+    vega_bundle,
+)
+from grokjax.report.layout import build_runs, run_label
+from grokjax.report.results import first_value, grid_of, is_null, rule_of
+from grokjax.report.theme import PHASE_COLORS, SPLIT_COLORS
 
-_HERE = Path(__file__).parent
 MAX_CURVE_VALUES = 400_000  # per curve kind in the page (1,125 runs keep 101 points)
 SVG_MAX_RUNS = 5000  # above this the diagram is drawn on a canvas
-
-
-@functools.lru_cache(maxsize=1)
-def vega_bundle() -> str:
-    """Vega and vega-embed as one inline script (defines ``window.vegaEmbed``).
-
-    The specs are compiled to Vega in Python; the page uses vega-embed in ``mode: "vega"``.
-    (A Vega-only bundle would be 0.3 MB smaller, but ``javascript_bundle`` exports no usable
-    ``vega`` namespace: its ``window.vega`` is null.)
-    """
-    import vl_convert
-
-    js = vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;")
-    return js.replace("</script", "<\\/script")
-
-
-def _asset(name: str) -> str:
-    return (_HERE / name).read_text(encoding="utf-8")
-
-
-def page_script(name: str) -> str:
-    """A page's own script after the helpers every page shares, safe to inline in <script>."""
-    return (_asset("common.js") + _asset(name)).replace("</script", "<\\/script")
-
-
-def to_vega(vl_spec: Mapping[str, Any]) -> dict[str, Any]:
-    import vl_convert
-
-    vg = vl_convert.vegalite_to_vega(vl_spec)
-    vg = json.loads(vg) if isinstance(vg, str) else vg
-    vg.pop("$schema", None)
-    return vg
-
-
-def _json_for_script(obj: Any) -> str:
-    s = json.dumps(obj, separators=(",", ":"), allow_nan=False, default=_default)
-    return s.replace("</", "<\\/").replace("<!--", "<\\!--")
-
-
-def _default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading results
-# ---------------------------------------------------------------------------------------------
-
-
-def load(results_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The runs table and the manifest of ``results/NAME``."""
-    d = Path(results_dir)
-    mpath = d / "manifest.json"
-    manifest = json.loads(mpath.read_text()) if mpath.is_file() else {}
-    manifest.setdefault("sweep", d.name)
-    df = None
-    try:
-        from grokjax.store import load_results
-    except ImportError:
-        load_results = None
-    if load_results is not None:
-        df = load_results(d)
-    else:
-        parts = sorted((d / "runs").glob("part-*.parquet"))
-        if not parts:
-            raise FileNotFoundError(f"{d}: no results yet (no runs/part-*.parquet)")
-        df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-    if df is None or len(df) == 0:
-        raise FileNotFoundError(f"{d}: the results hold no runs")
-    return df, manifest
+LOSS_DEFAULTS = phases.LossRule().params()
+ACC_DEFAULTS = phases.AccuracyRule().params()
+# The phase whose first cell is shown under the diagram when the page opens, in this order.
+DEFAULT_CELL_PHASES = ("grok", "memorize", "generalize")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,7 +54,7 @@ def load(results_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
 def resolve_options(df: pd.DataFrame, manifest: Mapping[str, Any],
                     overrides: Mapping[str, Any]) -> dict[str, Any]:
     """The ``[report]`` table of the stored spec, then explicit overrides (validated)."""
-    grid = charts.grid_of(df, manifest)
+    grid = grid_of(df, manifest)
     allowed = list(grid)
     stored = dict(((manifest.get("spec") or {}).get("report")) or {})
     stored_axes = {r: stored.get(r) for r in ROLES if stored.get(r) in allowed}
@@ -126,7 +68,8 @@ def resolve_options(df: pd.DataFrame, manifest: Mapping[str, Any],
         v = overrides.get(key, stored.get(key))
         if isinstance(v, int) and not isinstance(v, bool):
             opts[key] = v
-    return charts.page_options(opts) | {r: opts.get(r) for r in ROLES}
+    return {**DEFAULTS, **{k: v for k, v in opts.items() if k in DEFAULTS}} | {
+        r: opts.get(r) for r in ROLES}
 
 
 def _fixed_settings(df: pd.DataFrame, skip: set[str]) -> list[tuple[str, str]]:
@@ -134,27 +77,12 @@ def _fixed_settings(df: pd.DataFrame, skip: set[str]) -> list[tuple[str, str]]:
     for name in registry.all_settings():
         if name in skip or name not in df.columns:
             continue
-        vals = {charts.value_key(v.tolist() if hasattr(v, "tolist") else v)
-                for v in df[name] if not _is_null(v)}
+        vals = {value_key(v.tolist() if hasattr(v, "tolist") else v)
+                for v in df[name] if not is_null(v)}
         if len(vals) == 1:
-            v = next(v for v in df[name] if not _is_null(v))
+            v = next(v for v in df[name] if not is_null(v))
             out.append((name, fmt_value(v.tolist() if hasattr(v, "tolist") else v)))
     return out
-
-
-def _is_null(v: Any) -> bool:
-    if v is None:
-        return True
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _first(df: pd.DataFrame, col: str) -> Any:
-    if col not in df.columns or not df[col].notna().any():
-        return None
-    return df[col].dropna().iloc[0]
 
 
 def _duration(seconds: float) -> str:
@@ -195,22 +123,22 @@ def build(df: pd.DataFrame, manifest: Mapping[str, Any], options: Mapping[str, A
           ) -> dict[str, Any]:
     """Everything the page and the PNGs need (specs, payload, text)."""
     df = df.reset_index(drop=True)
-    name = str(manifest.get("sweep") or _first(df, "sweep") or "sweep")
-    rows, lay = charts.build_runs(df, manifest, options)
-    rule = charts.rule_of(df, manifest)
+    name = str(manifest.get("sweep") or first_value(df, "sweep") or "sweep")
+    rows, lay = build_runs(df, manifest, options)
+    rule = rule_of(df, manifest)
     n = len(df)
 
     # Curves: full resolution for the PNG, every k-th point quantised for the page.
-    have_curves = all(c in df.columns for c in (*charts.CURVES, "step"))
-    mats = {c: charts.curve_matrix(df[c]) for c in charts.CURVES} if have_curves else {}
-    step = charts.curve_matrix(df["step"]) if have_curves else np.zeros((n, 0))
+    have_curves = all(c in df.columns for c in (*curve_data.CURVES, "step"))
+    mats = {c: curve_data.curve_matrix(df[c]) for c in curve_data.CURVES} if have_curves else {}
+    step = curve_data.curve_matrix(df["step"]) if have_curves else np.zeros((n, 0))
     stored = [r["stored"] for r in rows]
-    order = charts.rep_order(df)
+    order = curve_data.rep_order(df)
     k = int(options.get("curves_per_phase", DEFAULTS["curves_per_phase"]))
-    reps = charts.pick_reps(stored, order, k)
-    labels = [charts.run_label(r, lay) for r in rows]
+    reps = curve_data.pick_reps(stored, order, k)
+    labels = [run_label(r, lay) for r in rows]
     default_cell = rows[reps[0]]["key"] if reps else rows[0]["key"]
-    for p in ("grok", "memorize", "generalize"):
+    for p in DEFAULT_CELL_PHASES:
         got = [i for i in reps if stored[i] == p]
         if got:
             default_cell = rows[got[0]]["key"]
@@ -222,80 +150,46 @@ def build(df: pd.DataFrame, manifest: Mapping[str, Any], options: Mapping[str, A
         points = int(options.get("curve_points", DEFAULTS["curve_points"]))
         # Bound the page for very large sweeps: about MAX_CURVE_VALUES values per curve kind.
         points = max(10, min(points, MAX_CURVE_VALUES // max(n, 1)))
-        lengths = np.isfinite(step).sum(1)
-        step_sets: list[list[int]] = []
-        set_index: dict[tuple, int] = {}
-        step_of = []
-        width = 0
-        keep_idx = []
-        for i in range(n):
-            idx = charts.downsample_index(int(lengths[i]), points)
-            s = tuple(int(v) for v in step[i, idx])
-            if s not in set_index:
-                set_index[s] = len(step_sets)
-                step_sets.append(list(s))
-            step_of.append(set_index[s])
-            keep_idx.append(idx)
-            width = max(width, len(idx))
-        page_points = width
-        packed = {}
-        for c in charts.CURVES:
-            q = np.full((n, width), charts.MISSING, dtype=np.int16)
-            quant = charts.quantize_loss if c.endswith("loss") else charts.quantize_acc
-            for i in range(n):
-                idx = keep_idx[i]
-                q[i, : len(idx)] = quant(mats[c][i, idx])
-            packed[c] = charts._b64(q)
-        curves_payload = {"width": width, "steps": step_sets, "step_of": step_of,
-                          "loss_q": charts.LOSS_Q, "acc_q": charts.ACC_Q,
-                          "missing": charts.MISSING, **packed}
+        curves_payload = curve_data.pack_curves(step, mats, points)
+        page_points = curves_payload["width"]
 
     # Accuracy rule: first-reach steps on a grid of levels (exact, from the full curves).
-    levels = sorted(set(charts.ACC_GRID) | (
+    levels = sorted(set(curve_data.ACC_GRID) | (
         {rule["params"]["threshold"]} if rule["name"] == "accuracy" else set()))
-    acc = {"grid": levels, "train": [], "test": []}
-    for lv in levels:
-        for split in ("train", "test"):
-            if have_curves:
-                col = df[f"{split}_acc"]
-                at = float(np.float32(lv)) if charts.is_float32(col) else lv
-                got = charts.first_reach(step, mats[f"{split}_acc"], at)
-                acc[split].append([None if np.isnan(v) else int(v) for v in got])
-            else:
-                acc[split].append([None] * n)
+    acc = curve_data.reach_steps(df, step, mats, levels)
 
-    counts = {p: stored.count(p) for p in charts.PHASES}
+    counts = {p: stored.count(p) for p in PHASES}
     title = f"{name}: phase diagram"
-    subtitle = f"{n:,} runs · " + " · ".join(f"{p} {counts[p]}" for p in charts.PHASES
+    subtitle = f"{n:,} runs · " + " · ".join(f"{p} {counts[p]}" for p in PHASES
                                              if counts[p] or p != "diverged") + \
         f" · {rule['name']} rule " + ", ".join(
             f"{k_}={fmt_value(v)}" for k_, v in rule["params"].items())
-    main_vl = charts.phase_diagram_spec(rows, lay, counts=False)  # the page has a table
-    png_main_vl = charts.phase_diagram_spec(rows, lay, title=title, subtitle=subtitle)
-    rep_rows_full = charts.curve_rows(reps, stored, labels, step, mats) if have_curves else []
-    reps_png_vl = charts.reps_spec(
+    main_vl = page_specs.phase_diagram_spec(rows, lay, counts=False)  # the page has a table
+    png_main_vl = page_specs.phase_diagram_spec(rows, lay, title=title, subtitle=subtitle)
+    rep_rows_full = curve_data.curve_rows(reps, stored, labels, step, mats) if have_curves else []
+    reps_png_vl = page_specs.reps_spec(
         rep_rows_full, title=f"{name}: representative runs",
         subtitle=f"up to {k} runs per phase (by run id); blue train, red test; "
                  "loss on a log scale")
 
     payload = {
-        "phases": list(charts.PHASES), "colors": charts.PHASE_COLORS,
+        "phases": list(PHASES), "colors": PHASE_COLORS,
         "axes": {r: lay.axes[r] for r in ROLES},
         "layout": {"facet_order": lay.order["facet"], "g": lay.g, "h": lay.h},
         "rule": rule,
         # grokjax.phases compares loss thresholds at the curves' precision (float32 on disk).
-        "f32": bool(have_curves and charts.is_float32(df["train_loss"])),
-        "rule_defaults": {"loss": {**charts.LOSS_DEFAULTS, **(
+        "f32": bool(have_curves and curve_data.is_float32(df["train_loss"])),
+        "rule_defaults": {"loss": {**LOSS_DEFAULTS, **(
             rule["params"] if rule["name"] == "loss" else {})},
-            "accuracy": {**charts.ACC_DEFAULTS, **(
+            "accuracy": {**ACC_DEFAULTS, **(
                 rule["params"] if rule["name"] == "accuracy" else {})}},
         "acc": acc,
         "curves": curves_payload,
         "order": order, "reps_k": k, "default_cell": default_cell,
         "renderer": "svg" if n <= SVG_MAX_RUNS else "canvas",
         "ranges": _ranges(df, rule),
-        "specs": {"main": to_vega(main_vl), "cell": to_vega(charts.cell_spec()),
-                  "reps": to_vega(charts.reps_spec([]))},
+        "specs": {"main": to_vega(main_vl), "cell": to_vega(page_specs.cell_spec()),
+                  "reps": to_vega(page_specs.reps_spec([]))},
     }
     return {"name": name, "df": df, "rows": rows, "layout": lay, "rule": rule,
             "payload": payload, "png_main": png_main_vl, "png_curves": reps_png_vl,
@@ -311,28 +205,28 @@ def _html_parts(b: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, 
     desc = (spec_raw.get("sweep") or {}).get("description") or manifest.get("description") or ""
     description = f'<p class="desc">{e(desc)}</p>' if desc else ""
 
-    grid = charts.grid_of(df, manifest)
+    grid = grid_of(df, manifest)
     varying = [a for a in (manifest.get("varying") or
                            [k for k, v in grid.items() if len(v) > 1 and k != "seed"])]
     seeds = len(grid.get("seed", [])) or (df["seed"].nunique() if "seed" in df.columns else 1)
     shape = " × ".join(f"{len(grid[a])} {e(a)}" for a in varying if a in grid)
-    meta = [f"task <code>{e(str(_first(df, 'task') or '?'))}</code>",
+    meta = [f"task <code>{e(str(first_value(df, 'task') or '?'))}</code>",
             f"<b>{n:,}</b> runs" + (f" = {shape} × {seeds} seed{'s' if seeds != 1 else ''}"
                                      if shape else f" ({seeds} seed{'s' if seeds != 1 else ''})")]
-    spec_hash = manifest.get("spec_hash") or _first(df, "spec_hash")
+    spec_hash = manifest.get("spec_hash") or first_value(df, "spec_hash")
     if spec_hash:
         meta.append(f"spec hash <code>{e(str(spec_hash))}</code>")
-    ver, commit = _first(df, "grokjax_version"), _first(df, "git_commit")
+    ver, commit = first_value(df, "grokjax_version"), first_value(df, "git_commit")
     if ver or commit:
         meta.append("grokjax " + e(str(ver or "?")) + (f" (<code>{e(str(commit)[:10])}</code>)"
                                                      if commit else ""))
-    jax_v, backend, kind = (_first(df, c) for c in ("jax_version", "backend", "device_kind"))
+    jax_v, backend, kind = (first_value(df, c) for c in ("jax_version", "backend", "device_kind"))
     if jax_v or backend:
         meta.append(f"jax {e(str(jax_v or '?'))} on {e(str(backend or '?'))}"
                     + (f" ({e(str(kind))})" if kind else ""))
     if "wall_time_s" in df.columns and df["wall_time_s"].notna().any():
         meta.append(f"training time {_duration(float(df['wall_time_s'].sum()))}")
-    created = _first(df, "created_at")
+    created = first_value(df, "created_at")
     if created is not None:
         meta.append(f"trained {e(str(created)[:19])}")
 
@@ -376,14 +270,12 @@ def _html_parts(b: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, 
             f'<section>\n<h2>Representative runs</h2>\n<p class="how">Up to {k} run'
             f"{'s' if k != 1 else ''} of each phase under the current rule (taken in run-id"
             " order, so they spread over the grid): <span style=\"color:"
-            f"{charts.SPLIT_COLORS['train']}\">train</span> and <span style=\"color:"
-            f"{charts.SPLIT_COLORS['test']}\">test</span> loss (log scale, top) and"
+            f"{SPLIT_COLORS['train']}\">train</span> and <span style=\"color:"
+            f"{SPLIT_COLORS['test']}\">test</span> loss (log scale, top) and"
             ' accuracy (bottom).</p>\n<div id="gj-reps" class="chart"></div>\n</section>')
     else:
         curves = ('<section>\n<h2>Curves</h2>\n<p id="gj-cell-title"></p>\n<p class="how">'
                   "These results hold no curves.</p>\n</section>")
-
-    import vl_convert
 
     pts = b["page_points"]
     footer = (f"Written by grokjax {e(str(ver or ''))} on "
@@ -396,9 +288,7 @@ def _html_parts(b: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, 
                    "run (every k-th and the last), quantised to 0.23% of the loss and 1e-4 of "
                    "the accuracy; <code>curves.png</code> and <code>phase_diagram.png</code> "
                    "use all points. ")
-    footer += (f"Self-contained: Vega {e(vl_convert.get_vega_version())} and vega-embed "
-               f"{e(vl_convert.get_vega_embed_version())} are inlined; the page makes no "
-               "network request.")
+    footer += self_contained_note()
     return {"TITLE": e(name), "DESCRIPTION": description, "META": " · ".join(meta),
             "FIXED": fixed_html, "HOW": how, "CURVES": curves, "FOOTER": footer,
             "VERSION": e(str(ver or ""))}
@@ -411,52 +301,9 @@ def render_html(df: pd.DataFrame, manifest: Mapping[str, Any], *, x: str | None 
     b = _built or build(df, manifest, resolve_options(
         df, manifest, {**(options or {}), "x": x, "y": y, "facet": facet}))
     parts = _html_parts(b, manifest)
-    parts["BUNDLE"] = vega_bundle()
-    parts["DATA"] = _json_for_script(b["payload"])
-    parts["PAGE_JS"] = page_script("page.js")
-    template = _asset("template.html")
-    return re.sub(r"__([A-Z_]+)__", lambda m: parts.get(m.group(1), m.group(0)), template)
+    parts.update(PREFIX="gj", BUNDLE=vega_bundle(), DATA=json_for_script(b["payload"]),
+                 JS=page_script("page.js"))
+    return fill_page("template.html", parts)
 
 
-def write_png(vl_spec: Mapping[str, Any], path: Path, scale: float = 2.0) -> Path:
-    import vl_convert
-
-    path.write_bytes(vl_convert.vegalite_to_png(vl_spec, scale=scale))
-    return path
-
-
-def write_report(results_dir: str | Path, *, x: str | None = None, y: str | None = None,
-                 facet: str | None = None, png: bool = True,
-                 explorers: bool | None = None) -> Path:
-    """Write ``results_dir/index.html`` (and ``phase_diagram.png``, ``curves.png``).
-
-    ``explorers``: also write the per-run explorer pages ``explore/RUN_ID.html`` of the runs
-    with saved parameter snapshots (None: only for sweeps of at most 64 runs).  The phase
-    diagram links every run that has an explorer page.
-    """
-    d = Path(results_dir)
-    df, manifest = load(d)
-    opts = resolve_options(df, manifest, {"x": x, "y": y, "facet": facet})
-    b = build(df, manifest, opts)
-    from grokjax.report import explorer
-
-    if explorers or (explorers is None and len(df) <= explorer.AUTO_MAX_RUNS):
-        try:
-            explorer.write_all(d, df, manifest)
-        except Exception as e:  # an explorer page never costs the report
-            if explorers:
-                raise
-            warnings.warn(f"{d}: the run explorer pages were not written: {e}", stacklevel=2)
-    b["payload"]["explore"] = explorer.explorer_ids(d, df)
-    out = d / "index.html"
-    tmp = d / ".index.html.tmp"
-    tmp.write_text(render_html(df, manifest, _built=b), encoding="utf-8")
-    tmp.replace(out)
-    if png:
-        write_png(b["png_main"], d / "phase_diagram.png")
-        if b["have_curves"]:
-            write_png(b["png_curves"], d / "curves.png")
-    return out
-
-
-__all__ = ["SpecError", "build", "load", "render_html", "resolve_options", "write_report"]
+__all__ = ["SpecError", "build", "render_html", "resolve_options"]

@@ -1,0 +1,118 @@
+"""The data of a run's explorer page: its weights at every snapshot (base64 float32, from
+``grokjax.analysis``), its key frequencies, and its logged curves and progress measures."""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from grokjax.analysis import largest_frequencies, parity_snapshot
+from grokjax.report.results import is_null
+
+MAX_STAR_PANELS = 8
+PROGRESS_LABELS = {
+    "l2_norm": "L2 weight norm", "l1_norm": "L1 weight norm",
+    "fourier_gini_in": "Fourier Gini (input side)", "top4_share_in": "top-4 frequency share",
+    "n_key_freqs": "key frequencies (cutoff rule)",
+    "n_key_freqs_norm": "key frequencies (norm rule)",
+    "relevant_norm": "W_in norm: relevant vs distracting bits",
+}
+
+
+def b64_f32(a: np.ndarray) -> str:
+    """An array as base64 little-endian float32 (how the page receives its weights)."""
+    return base64.b64encode(np.ascontiguousarray(a, dtype="<f4").tobytes()).decode("ascii")
+
+
+def rounded(a: Any, digits: int = 5) -> list:
+    """Values to ``digits`` significant digits (a lighter page), None for NaN and inf."""
+    out = []
+    for v in np.asarray(a, dtype=float).ravel():
+        out.append(float(f"{v:.{digits}g}") if math.isfinite(v) else None)
+    return out
+
+
+def stored_key_freqs(row: Mapping[str, Any]) -> list[int]:
+    """The key frequencies stored in the run's row ([] if none)."""
+    keys = row.get("key_freqs")
+    return [] if is_null(keys) else [int(k) for k in keys]
+
+
+def key_freqs(row: Mapping[str, Any], last: Mapping[str, Any], p: int) -> list[int]:
+    """The run's key frequencies (stored), else the largest of the last snapshot's norms; at
+    most ``MAX_STAR_PANELS`` (the largest at the last snapshot)."""
+    keys = [k for k in stored_key_freqs(row) if 1 <= k <= (p - 1) // 2]
+    if not keys and last.get("dft"):
+        keys = largest_frequencies(last["norm_in"])
+    if len(keys) > MAX_STAR_PANELS:
+        norms = np.asarray(last.get("norm_in", np.zeros(p)))
+        keys = sorted(sorted(keys, key=lambda k: -norms[k] if k < len(norms) else 0)
+                      [:MAX_STAR_PANELS])
+    return keys
+
+
+def modular_payload(row: Mapping[str, Any], static: Any, snaps: list[dict[str, Any]],
+                    steps: Sequence[int], fourier: bool) -> dict[str, Any]:
+    """The collapsed weights of every snapshot (``modular_snapshot``s), with their DFT data
+    when ``fourier``."""
+    last = snaps[-1]
+    p, h = last["wa"].shape
+    payload: dict[str, Any] = {
+        "p": p, "H": h, "K": (p - 1) // 2 if fourier else 0, "op": static.op,
+        "act": static.activation, "two": last["wb"] is not None, "dft": fourier,
+        "key": key_freqs(row, last, p) if fourier else [], "snaps": []}
+    keys = payload["key"]
+    for step, s in zip(steps, snaps, strict=True):
+        if fourier:  # key frequency groups first (in the order of ``keys``), then the others
+            rank = np.array([keys.index(f) if f in keys else len(keys) + f for f in s["freq"]])
+            s = {**s, "order": np.lexsort((s["angle"], rank))}
+        d: dict[str, Any] = {"step": int(step), "wa": b64_f32(s["wa"]), "wo": b64_f32(s["wo"]),
+                             "wb": b64_f32(s["wb"]) if s["wb"] is not None else None}
+        if fourier:
+            d.update(ca=b64_f32(s["ca"]), co=b64_f32(s["co"]),
+                     cb=b64_f32(s["cb"]) if s["cb"] is not None else None,
+                     freq=s["freq"].tolist(),
+                     order=s["order"].tolist(), angle=rounded(s["angle"], 4),
+                     norm_in=rounded(s["norm_in"]), norm_out=rounded(s["norm_out"]))
+        payload["snaps"].append(d)
+    return payload
+
+
+def parity_payload(static: Any, snaps: list[Mapping[str, np.ndarray]], steps: Sequence[int]
+                   ) -> dict[str, Any]:
+    """W_in, w_out and the per-bit norms of every snapshot."""
+    out: dict[str, Any] = {"n": static.n, "k": static.k, "act": static.activation, "snaps": []}
+    for step, params in zip(steps, snaps, strict=True):
+        s = parity_snapshot(params, static)
+        out["H"] = int(s["win"].shape[1])
+        out["snaps"].append({"step": int(step), "win": b64_f32(s["win"]),
+                             "wout": b64_f32(s["wout"]), "bits": rounded(s["bits"])})
+    return out
+
+
+def curves_payload(row: Mapping[str, Any], floor: float) -> dict[str, Any]:
+    """The row's logged curves and progress measures (losses floored at ``floor``)."""
+    step = row.get("step")
+    if is_null(step) or len(step) == 0:
+        return {"step": []}
+    out: dict[str, Any] = {"step": [int(s) for s in step], "floor": floor}
+    for col in ("train_loss", "test_loss", "train_acc", "test_acc", *PROGRESS_LABELS,
+                "distracting_norm"):
+        v = row.get(col)
+        if v is None or (not isinstance(v, (np.ndarray, list)) and is_null(v)):
+            continue
+        a = np.asarray(v, dtype=float)
+        if not np.isfinite(a).any():
+            continue
+        if col.endswith("_loss"):
+            a = np.where(np.isfinite(a), np.maximum(a, floor), np.nan)
+        out[col] = rounded(a)
+    return out
+
+
+__all__ = ["MAX_STAR_PANELS", "PROGRESS_LABELS", "b64_f32", "curves_payload", "key_freqs",
+           "modular_payload", "parity_payload", "rounded", "stored_key_freqs"]
