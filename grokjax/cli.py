@@ -84,11 +84,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _sweep(args) -> int:
-    from grokjax.errors import SpecError
-    from grokjax.spec import load_spec
     from grokjax.distributed import initialize
     from grokjax.engine import run_sweep
+    from grokjax.errors import SpecError
     from grokjax.options import parse_bytes
+    from grokjax.spec import load_spec
 
     spec = load_spec(args.spec)
     if args.quick:
@@ -112,8 +112,8 @@ def _sweep(args) -> int:
 
 
 def _validate(args) -> int:
-    from grokjax.spec import load_spec
     from grokjax.engine import estimate_runs
+    from grokjax.spec import load_spec
 
     spec = load_spec(args.spec)
     if args.quick:
@@ -214,8 +214,7 @@ def _settings(args) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from grokjax.errors import SpecError
-    from grokjax.errors import PlanError
+    from grokjax.errors import PlanError, SpecError
     from grokjax.store import ResultsError
     from grokjax.workers import WorkerError
 

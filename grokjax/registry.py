@@ -13,7 +13,7 @@ import functools
 import hashlib
 import importlib.util
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -231,3 +231,31 @@ def _rollback(components: dict, settings: dict, module: str) -> None:
 def load_plugins(paths: Iterable[str | Path]) -> None:
     for p in paths:
         load_plugin(p)
+
+
+def describe_settings(task: str | None = None) -> str:
+    """A plain-text table of settings by component (``python -m grokjax settings``)."""
+    lines = []
+
+    def add(owner: str, settings, defaults: Mapping[str, Any] = {}) -> None:
+        for s in settings:
+            d = defaults.get(s.name, s.default)
+            lines.append(f"{owner:22s} {s.name:16s} {s.role:6s} default {d!s:12s} "
+                         f"{s.allowed()}. {s.doc}")
+
+    tasks = [task] if task else list(names("task"))
+    add("core", CORE)
+    for kind in ("optimizer", "penalty"):
+        for n in names(kind):
+            add(f"{kind} {n}", get(kind, n).settings)
+    for t in tasks:
+        comp = get("task", t)
+        add(f"task {t}", comp.settings)
+        lines.append(f"{'task ' + t:22s} defaults: " + ", ".join(
+            f"{k} = {v}" for k, v in comp.defaults.items()) + f", model = {comp.default_model}")
+    for n in names("model"):
+        m = get("model", n)
+        if task and m.tasks is not None and task not in m.tasks:
+            continue
+        add(f"model {n}", m.settings, m.defaults)
+    return "\n".join(lines)

@@ -22,16 +22,24 @@ import itertools
 import json
 import math
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from grokjax import builtins  # noqa: F401  (registers the built-in components)
-from grokjax import phases, registry
+from grokjax import (
+    builtins,  # noqa: F401  (registers the built-in components)
+    phases,
+    registry,
+)
 from grokjax.errors import SpecError
 from grokjax.hashing import stable_hash
 from grokjax.options import CheckpointOptions, EngineOptions, ReportOptions
+from grokjax.registry import describe_settings
+from grokjax.resolve import expand, resolve, resolve_row, run_id
 from grokjax.settings import Setting, typename
+
+__all__ = ["SpecError", "SweepSpec", "describe_settings", "expand", "load_spec", "parse_spec",
+           "resolve", "resolve_row", "run_id"]
 
 SECTIONS = ("sweep", "fixed", "grid", "phases", "report", "engine", "checkpoints", "quick")
 QUICK_KEYS = ("seeds", "fixed", "grid")
@@ -311,131 +319,3 @@ def load_spec(path: str | Path) -> SweepSpec:
     except tomllib.TOMLDecodeError as e:
         raise SpecError(source, "", f"not valid TOML: {e}") from None
     return parse_spec(data, source=str(p), name=p.stem, base_dir=p.resolve().parent)
-
-
-# ---------------------------------------------------------------------------------------------
-# Expansion
-# ---------------------------------------------------------------------------------------------
-
-
-def resolve(task: str, overrides: Mapping[str, Any], source: str = "<config>",
-            where: Callable[[str], str] | None = None) -> dict[str, Any]:
-    """Full configuration of one run: its components' defaults plus overrides, cross-checked by
-    the components' resolve hooks (which add derived values such as ``train_size``)."""
-    where = where or (lambda key: key)
-    try:
-        sel = registry.select(task, overrides.get("model") or None,
-                              overrides.get("optimizer", "adamw"), overrides.get("reg", "l2"))
-    except registry.RegistryError as e:
-        raise SpecError(source, where("model"), str(e)) from None
-    cfg = {s.name: sel.default(s) for s in sel.settings}
-    cfg.update({k: v for k, v in overrides.items() if k in cfg})
-    cfg["task"], cfg["model"] = task, sel.model.name
-
-    def fail(key: str, message: str) -> None:
-        raise SpecError(source, where(key), message)
-
-    if cfg["steps"] % cfg["log_every"]:
-        fail("log_every", f"steps = {cfg['steps']} must be a multiple of log_every = "
-             f"{cfg['log_every']}")
-    sel.task.resolve(cfg, fail)
-    if sel.model.resolve is not None:
-        sel.model.resolve(cfg, fail)
-    if "train_size" not in cfg:
-        fail("task", f"task {task!r} did not set train_size in its resolve hook")
-    return cfg
-
-
-def run_id(cfg: Mapping[str, Any]) -> str:
-    """Stable hash of a run's full configuration (settings and derived values, not ids)."""
-    sel = registry.select(cfg["task"], cfg.get("model") or None, cfg.get("optimizer", "adamw"),
-                          cfg.get("reg", "l2"))
-    own = {s.name: s for s in sel.settings}
-    keep = {}
-    for k, v in cfg.items():
-        s = own.get(k)
-        if k == "run_id" or s is not None and not s.id_at_default and v == sel.default(s):
-            continue
-        keep[k] = v
-    return stable_hash(keep)
-
-
-def expand(task: str, fixed: Mapping[str, Any], grid: Mapping[str, list[Any]], data_seeds: str,
-           source: str) -> list[dict[str, Any]]:
-    """Every run of the sweep, in grid order, each a full configuration with its run_id."""
-    axes = list(grid)
-
-    def where(key: str) -> str:
-        return f"[grid] {key}" if key in grid else f"[fixed] {key}" if key in fixed \
-            else f"{key} (default)"
-
-    runs, seen = [], {}
-    for combo in itertools.product(*(grid[a] for a in axes)):
-        point = dict(zip(axes, combo, strict=True))
-        if data_seeds == "per_seed":
-            point["data_seed"] = point["seed"]
-        cfg = resolve(task, {**fixed, **point}, source, where)
-        rid = run_id(cfg)
-        if rid in seen:  # e.g. two fixed_embed lists, or an axis the run's components ignore
-            raise SpecError(source, "[grid]", f"two grid points give the same run: "
-                            f"{seen[rid]} and {dict(zip(axes, combo, strict=True))}")
-        seen[rid] = dict(zip(axes, combo, strict=True))
-        cfg["run_id"] = rid
-        runs.append(cfg)
-    return runs
-
-
-def describe_settings(task: str | None = None) -> str:
-    """A plain-text table of settings by component (``python -m grokjax settings``)."""
-    lines = []
-
-    def add(owner: str, settings, defaults: Mapping[str, Any] = {}) -> None:  # noqa: B006
-        for s in settings:
-            d = defaults.get(s.name, s.default)
-            lines.append(f"{owner:22s} {s.name:16s} {s.role:6s} default {d!s:12s} "
-                         f"{s.allowed()}. {s.doc}")
-
-    tasks = [task] if task else list(registry.names("task"))
-    add("core", registry.CORE)
-    for kind in ("optimizer", "penalty"):
-        for n in registry.names(kind):
-            add(f"{kind} {n}", registry.get(kind, n).settings)
-    for t in tasks:
-        comp = registry.get("task", t)
-        add(f"task {t}", comp.settings)
-        lines.append(f"{'task ' + t:22s} defaults: " + ", ".join(
-            f"{k} = {v}" for k, v in comp.defaults.items()) + f", model = {comp.default_model}")
-    for n in registry.names("model"):
-        m = registry.get("model", n)
-        if task and m.tasks is not None and task not in m.tasks:
-            continue
-        add(f"model {n}", m.settings, m.defaults)
-    return "\n".join(lines)
-
-
-def resolve_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The full configuration of a stored run, rebuilt from its result row (null cells are
-    settings its components do not have; rows written before the ``model`` setting existed
-    use the task's default model)."""
-    overrides = {}
-    for name in registry.all_settings():
-        v = row.get(name)
-        if v is None or _is_na(v):
-            continue
-        overrides[name] = _plain(v)
-    return resolve(str(row["task"]), overrides, source=f"run {row.get('run_id')}")
-
-
-def _is_na(v: Any) -> bool:
-    if isinstance(v, (list, tuple)) or hasattr(v, "__len__") and not isinstance(v, str):
-        return False
-    try:
-        return bool(v != v) or v is getattr(__import__("pandas"), "NA", None)
-    except (TypeError, ValueError):
-        return False
-
-
-def _plain(v: Any) -> Any:
-    if hasattr(v, "tolist"):
-        return v.tolist()
-    return v

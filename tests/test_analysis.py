@@ -2,8 +2,6 @@
 Fourier sparsity, parity weight norms and the progress measures logged during training."""
 
 import jax
-from grokjax.tasks.modular import PROGRESS as MODULAR_PROGRESS
-from grokjax.tasks.parity import PROGRESS as PARITY_PROGRESS
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -25,10 +23,12 @@ from grokjax.analysis import (
     relevant_weight_norms,
     top_k_share,
 )
-from grokjax.spec import resolve
 from grokjax.models import constructed_params, init_modular, init_parity, modular_logits
+from grokjax.spec import resolve
 from grokjax.static import Static
 from grokjax.tasks import pairs
+from grokjax.tasks.modular import PROGRESS as MODULAR_PROGRESS
+from grokjax.tasks.parity import PROGRESS as PARITY_PROGRESS
 
 P = 67
 

@@ -199,7 +199,7 @@ def test_quick_merges_seeds_fixed_and_grid():
     assert q.name == "s_quick" and q.source == "s.toml [quick]"
     assert q.grid == {"weight_decay": [0.1, 1.0], "seed": [0]}
     assert q.fixed["steps"] == 100 and q.fixed["train_size"] == 100 and q.fixed["hidden"] == 16
-    assert q.report == ReportOptions(x="weight_decay")  # train_size no longer varies: its role is dropped
+    assert q.report == ReportOptions(x="weight_decay")  # train_size no longer varies
     assert len(q.runs()) == 2 and len(spec.runs()) == 18
     # the quick runs are the same runs as the full file's where the settings agree
     full = {r["run_id"] for r in parse_spec({**_QUICK_BASE, "fixed": {

@@ -11,9 +11,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from grokjax import store
+from grokjax import EngineOptions, group_runs, run_sweep, store
 from grokjax.spec import parse_spec
-from grokjax import EngineOptions, group_runs, run_sweep
 from grokjax.store import ResultsError, load_results
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,10 +19,10 @@ import pytest
 
 from grokjax.analysis import modular_snapshot
 from grokjax.checkpoints import load_params, save_params, saved_steps
-from grokjax.spec import parse_spec, resolve
 from grokjax.report import write_explorer, write_explorers, write_report
 from grokjax.report.explorer import explorer_ids
 from grokjax.report.runs import run_static
+from grokjax.spec import parse_spec, resolve
 from grokjax.store import ResultsError, load_results, write_manifest, write_part
 
 TINY = {

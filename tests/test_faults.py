@@ -12,10 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grokjax import store
-from grokjax.spec import load_spec
-from grokjax import EngineOptions, run_sweep
+from grokjax import EngineOptions, run_sweep, store
 from grokjax.errors import PlanError
+from grokjax.spec import load_spec
 from grokjax.store import ResultsError, load_results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,8 +196,8 @@ def test_impossible_memory_budget(spec_file, tmp_path):
 
 def test_memory_budget_bounds_chunks_of_a_huge_sweep():
     """A 100,000-run sweep is planned in chunks that fit the budget; nothing is allocated."""
-    from grokjax.spec import parse_spec
     from grokjax.plan import plan_chunks, run_bytes
+    from grokjax.spec import parse_spec
 
     spec = parse_spec({"sweep": {"seeds": 100},
                        "fixed": {"task": "parity", "n": 30, "k": 3, "hidden": 64,

@@ -7,7 +7,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from grokjax.spec import resolve
 from grokjax.models import (
     ACTIVATIONS,
     circular_embedding,
@@ -17,6 +16,7 @@ from grokjax.models import (
     modular_logits,
     parity_logit,
 )
+from grokjax.spec import resolve
 from grokjax.static import Static
 from grokjax.tasks import pairs
 

@@ -81,8 +81,8 @@ def _plot(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_plot_command(tmp_path):
-    from grokjax.spec import parse_spec
     from grokjax import EngineOptions, run_sweep
+    from grokjax.spec import parse_spec
 
     spec = parse_spec({"fixed": {"task": "parity", "n": 6, "k": 2, "hidden": 8, "steps": 200,
                                  "log_every": 100, "train_size": 64, "test_size": 64},

@@ -5,8 +5,8 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from grokjax.spec import load_spec
 from grokjax import EngineOptions, run_sweep
+from grokjax.spec import load_spec
 from grokjax.store import load_results
 
 ROOT = Path(__file__).resolve().parent.parent

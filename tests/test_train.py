@@ -9,10 +9,9 @@ import numpy as np
 import optax
 import pytest
 
-from grokjax.spec import resolve
 from grokjax import group_runs, train_chunk
-from grokjax.static import Static
-from grokjax.static import HParams
+from grokjax.spec import resolve
+from grokjax.static import HParams, Static
 from grokjax.train import METRICS, init_state, make_data, train, train_loss, train_step
 
 

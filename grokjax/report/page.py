@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from grokjax import phases
-from grokjax import registry
+from grokjax import phases, registry
 from grokjax.errors import SpecError
 from grokjax.phases import PHASES
 from grokjax.report import curve_data, page_specs

@@ -13,8 +13,7 @@ import pandas as pd
 
 from grokjax import phases
 from grokjax.report.axes import order_values, value_key
-from grokjax.store import ResultsError, load_results
-from grokjax.store import resolve_dir
+from grokjax.store import ResultsError, load_results, resolve_dir
 
 
 def load(results_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
