@@ -46,9 +46,13 @@ class EvalBatch(NamedTuple):
 class Task:
     """A task: its settings, its data, its loss and what it logs.
 
+    inputs: the kind of inputs its batches hold, a contract with the models that accept it
+      ("bits": x_BxD floats with D = cfg.n + 1; "token_pairs": (a_B, b_B) ints in [0, cfg.p),
+      p output logits expected; a plugin may name its own kind).
     make_data(cfg, data_seed) -> data (a pytree); train rows padded to ``cfg.train_pad``.
-    train_batch(cfg, data) -> Batch: the padded train set (the engine masks rows >= train_size).
-    eval_batches(cfg, data, train_size) -> tuple of EvalBatch for the train and test metrics.
+    train_batch(cfg, data, hp) -> Batch: the padded train set (the engine masks rows >=
+      ``hp.train_size``); ``hp`` holds the run's traced numbers, e.g. a label-noise fraction.
+    eval_batches(cfg, data, hp) -> tuple of EvalBatch for the train and test metrics.
     loss(cfg, outputs, targets) -> (loss_B, correct_B): per-example loss and correctness.
     resolve(cfg, fail): cross-checks of a run's full configuration (a dict) and derived values;
       must leave ``cfg["train_size"]`` (the number of training examples) set.
@@ -63,11 +67,12 @@ class Task:
     doc: str
     settings: tuple[Setting, ...]
     make_data: Callable[[Any, Any], Any]
-    train_batch: Callable[[Any, Any], Batch]
+    train_batch: Callable[[Any, Any, Any], Batch]
     eval_batches: Callable[[Any, Any, Any], tuple[EvalBatch, ...]]
     loss: Callable[[Any, Any, Any], tuple[Any, Any]]
     resolve: Callable[[dict, Fail], None]
     default_model: str
+    inputs: str = ""
     defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     progress_keys: Callable[[Any], tuple[str, ...]] = lambda cfg: ()
     progress: Callable[[Any, Any], dict[str, Any]] | None = None
@@ -79,7 +84,7 @@ class Model:
     """A model: its settings, pure ``init(key, cfg, init_scale, dtype)`` and
     ``apply(params, cfg, inputs)``.
 
-    tasks: names of the tasks whose inputs it understands (None: any task).
+    inputs: the input kinds it accepts (``Task.inputs``; None: any).
     resolve(cfg, fail): cross-checks and derived values, as for tasks.
     views: optional analysis hooks by name -- ``"collapsed"``: (params, cfg) -> (W_input_a p x H,
       W_input_b p x H, W_output H x p), used by the Fourier analysis, progress measures and the
@@ -93,7 +98,7 @@ class Model:
     settings: tuple[Setting, ...]
     init: Callable[..., Any]
     apply: Callable[[Any, Any, Any], Any]
-    tasks: tuple[str, ...] | None = None
+    inputs: tuple[str, ...] | None = None
     resolve: Callable[[dict, Fail], None] | None = None
     views: Mapping[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
     activation_width: Callable[[Any], int] | None = None

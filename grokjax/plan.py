@@ -21,7 +21,7 @@ import numpy as np
 from grokjax import train
 from grokjax.errors import PlanError
 from grokjax.options import EngineOptions, fmt_bytes
-from grokjax.static import Static
+from grokjax.static import HParams, Static
 
 __all__ = ["Chunk", "EngineOptions", "PlanError", "group_runs", "plan_chunks", "run_bytes"]
 
@@ -101,19 +101,20 @@ def run_bytes(static: Static) -> int:
     its data, activations of a training step and an evaluation, and its logged curves."""
     item = np.dtype(static.dtype).itemsize
     one = jnp.ones((), static.dtype)
+    hp = HParams.placeholder(static)
     params = jax.eval_shape(lambda k: train.init_params(static, k, one), jax.random.key(0))
     data = jax.eval_shape(lambda s: train.make_data(static, s), jnp.uint32(0))
     batches = jax.eval_shape(
-        lambda d: static.components.task.eval_batches(static, d, jnp.int32(1)), data)
+        lambda d: static.components.task.eval_batches(static, d, hp), data)
     n_eval = sum(b.train_mask.shape[0] for b in batches)
     model = static.components.model
     if model.activation_width is not None:
         width = model.activation_width(static)
     else:  # a guess for a model that gives none: its widest weight plus its output width
         out = jax.eval_shape(lambda p, d: model.apply(
-            p, static, static.components.task.train_batch(static, d).inputs), params, data)
-        width = max(x.shape[-1] for x in jax.tree.leaves(params)) + math.prod(
-            jax.tree.leaves(out)[0].shape[1:])
+            p, static, static.components.task.train_batch(static, d, hp).inputs), params, data)
+        width = max((x.shape[-1] for x in jax.tree.leaves(params) if x.ndim), default=1) + \
+            math.prod(jax.tree.leaves(out)[0].shape[1:])
     state = 5 * _nbytes(params)  # params, Adam mu and nu, gradients, updates
     acts = (3 * static.train_pad + 2 * n_eval) * width * item
     curves = static.n_logs * 8 * item

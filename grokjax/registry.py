@@ -168,13 +168,16 @@ def select(task: str, model: str | None = None, optimizer: str = "adamw",
 def _select(task: str, model: str | None, optimizer: str, reg: str) -> Selection:
     t = get("task", task)
     m = get("model", model or t.default_model)
-    if m.tasks is not None and t.name not in m.tasks:
+    if m.inputs is not None and t.inputs not in m.inputs:
         raise RegistryError(f"model {m.name!r} does not apply to task {t.name!r} (it takes "
-                            f"the inputs of {', '.join(map(repr, m.tasks))}); models for "
-                            f"{t.name!r}: " + ", ".join(
-                                n for n, c in _COMPONENTS["model"].items()
-                                if c.tasks is None or t.name in c.tasks))
+                            f"{'/'.join(m.inputs)} inputs, the task gives {t.inputs!r}); "
+                            f"models for {t.name!r}: " + ", ".join(models_for(t)))
     return Selection(t, m, get("optimizer", optimizer), get("penalty", reg))
+
+
+def models_for(task: Task) -> list[str]:
+    return [n for n, c in _COMPONENTS["model"].items()
+            if c.inputs is None or task.inputs in c.inputs]
 
 
 def load_plugin(path: str | Path) -> None:
@@ -255,7 +258,11 @@ def describe_settings(task: str | None = None) -> str:
             f"{k} = {v}" for k, v in comp.defaults.items()) + f", model = {comp.default_model}")
     for n in names("model"):
         m = get("model", n)
-        if task and m.tasks is not None and task not in m.tasks:
+        if task and name_of_model_excluded(task, m):
             continue
         add(f"model {n}", m.settings, m.defaults)
     return "\n".join(lines)
+
+
+def name_of_model_excluded(task: str, model: Model) -> bool:
+    return model.inputs is not None and get("task", task).inputs not in model.inputs

@@ -168,5 +168,16 @@ class HParams:
         return cls(out)
 
     @classmethod
+    def placeholder(cls, static: Static) -> HParams:
+        """Ones for every per-run number of ``static``'s components (shapes, not values)."""
+        sel = static.components
+        f = np.dtype(static.dtype)
+        out = {}
+        for s in [s for s in sel.settings if s.role == RUN] + [registry.TRAIN_SIZE]:
+            dt = np.dtype(bool) if s.type is bool else f if s.array == "float" else s.array
+            out[s.name] = jnp.ones((), dt)
+        return cls(out)
+
+    @classmethod
     def from_config(cls, config: Mapping[str, Any], dtype) -> HParams:
         return jax.tree.map(lambda x: x[0], cls.from_configs([config], dtype))

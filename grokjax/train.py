@@ -66,21 +66,20 @@ def per_example(static: Static, params: Any, inputs: Any, targets: Any
     return parts.task.loss(static, parts.model.apply(params, static, inputs), targets)
 
 
-def train_loss(params: Any, static: Static, data: Any, train_size: jax.Array) -> jax.Array:
-    """Mean loss over the run's first ``train_size`` rows of the padded train set."""
-    batch = static.components.task.train_batch(static, data)
+def train_loss(params: Any, static: Static, data: Any, hp: HParams) -> jax.Array:
+    """Mean loss over the run's first ``hp.train_size`` rows of the padded train set."""
+    batch = static.components.task.train_batch(static, data, hp)
     loss_N, _ = per_example(static, params, batch.inputs, batch.targets)
-    mask_N = jnp.arange(static.train_pad) < train_size
-    return jnp.sum(jnp.where(mask_N, loss_N, 0)) / train_size.astype(loss_N.dtype)
+    mask_N = jnp.arange(static.train_pad) < hp.train_size
+    return jnp.sum(jnp.where(mask_N, loss_N, 0)) / hp.train_size.astype(loss_N.dtype)
 
 
-def evaluate(params: Any, static: Static, data: Any, train_size: jax.Array
-             ) -> dict[str, jax.Array]:
+def evaluate(params: Any, static: Static, data: Any, hp: HParams) -> dict[str, jax.Array]:
     """Train and test loss and accuracy: masked means over the task's evaluation batches."""
     dtype = static.jnp_dtype
     sums = {k: jnp.zeros((), dtype) for k in ("train_loss", "test_loss", "train_acc",
                                                "test_acc", "n_train", "n_test")}
-    for b in static.components.task.eval_batches(static, data, train_size):
+    for b in static.components.task.eval_batches(static, data, hp):
         loss_B, correct_B = per_example(static, params, b.inputs, b.targets)
         for split, mask_B in (("train", b.train_mask), ("test", b.test_mask)):
             sums[f"{split}_loss"] += jnp.sum(jnp.where(mask_B, loss_B, 0))
@@ -109,7 +108,7 @@ def _all_finite(tree) -> jax.Array:
 def metrics_of(static: Static, hp: HParams, data: Any, state: TrainState
                ) -> dict[str, jax.Array]:
     """Logged metrics and progress measures of the current state; NaN once it has diverged."""
-    m = evaluate(state.params, static, data, hp.train_size)
+    m = evaluate(state.params, static, data, hp)
     m["l2_norm"], m["l1_norm"] = _norms(state.params)
     task = static.components.task
     if static.progress and task.progress is not None and task.progress_keys(static):
@@ -129,7 +128,7 @@ def train_step(static: Static, hp: HParams, data: Any, state: TrainState) -> Tra
     """One full-batch step.  A non-finite loss or gradient freezes the run (nothing is lost:
     the parameters stay at their last finite values, ``nan_step`` records the step)."""
     opt = make_optimizer(static, hp)
-    loss, grads = jax.value_and_grad(train_loss)(state.params, static, data, hp.train_size)
+    loss, grads = jax.value_and_grad(train_loss)(state.params, static, data, hp)
     updates, opt_state = opt.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     ok = jnp.isfinite(loss) & _all_finite(grads)

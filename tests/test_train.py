@@ -32,7 +32,7 @@ def _one_step(cfg):
     hp = HParams.from_config(cfg, static.dtype)
     data = make_data(static, hp.data_seed)
     s0 = init_state(static, hp, data)
-    grads = jax.grad(train_loss)(s0.params, static, data, hp.train_size)
+    grads = jax.grad(train_loss)(s0.params, static, data, hp)
     return s0, train_step(static, hp, data, s0), grads
 
 

@@ -67,7 +67,7 @@ MODEL = register(Model(
               ACTIVATION,
               Setting("freq", int, 1, STATIC, "frequency k of the fixed circular embedding",
                       check=positive)),
-    init=_init, apply=_apply, tasks=("modular",), resolve=_resolve,
+    init=_init, apply=_apply, inputs=("token_pairs",), resolve=_resolve,
     views={"collapsed": _collapsed},
     activation_width=lambda cfg: cfg.hidden + cfg.p,
     defaults={"activation": "square"},

@@ -156,7 +156,7 @@ MODEL = register(Model(
     ),
     init=init_modular,
     apply=lambda params, cfg, inputs: modular_logits(params, cfg, *inputs),
-    tasks=("modular",),
+    inputs=("token_pairs",),
     resolve=_resolve,
     views={"collapsed": collapsed_view},
     activation_width=lambda cfg: cfg.hidden + cfg.p,

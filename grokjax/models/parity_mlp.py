@@ -37,7 +37,7 @@ MODEL = register(Model(
     init=lambda key, cfg, init_scale, dtype: init_parity(key, cfg.n + 1, cfg.hidden,
                                                          init_scale, dtype),
     apply=lambda params, cfg, x_BxD: parity_logit(params, x_BxD, cfg.activation),
-    tasks=("parity",),
+    inputs=("bits",),
     views={"input_weights": lambda params, cfg: params["W_in"]},
     activation_width=lambda cfg: cfg.hidden,
 ))

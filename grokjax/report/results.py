@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from grokjax import phases
+from grokjax import phases, registry
 from grokjax.report.axes import order_values, value_key
 from grokjax.store import ResultsError, load_results, resolve_dir
 
@@ -22,10 +22,20 @@ def load(results_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     mpath = d / "manifest.json"
     manifest = json.loads(mpath.read_text()) if mpath.is_file() else {}
     manifest.setdefault("sweep", d.name)
+    load_manifest_plugins(manifest, d)
     df = load_results(d)
     if df is None or len(df) == 0:
         raise FileNotFoundError(f"{d}: the results hold no runs")
     return df, manifest
+
+
+def load_manifest_plugins(manifest: Mapping[str, Any], d: Path) -> None:
+    """Register the components of the sweep's plugin files (their settings name the row's
+    columns; their models rebuild a run for the explorer)."""
+    try:
+        registry.load_plugins(manifest.get("plugins") or [])
+    except registry.RegistryError as e:
+        raise ResultsError(f"{d}: a plugin file of this sweep could not be loaded ({e})") from None
 
 
 def load_or_raise(d: Path) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -77,13 +77,13 @@ def _make_data(cfg: Any, data_seed: jax.Array) -> ModularData:
     return make_modular_data(cfg.p, cfg.op, cfg.symmetric, cfg.train_pad, data_seed)
 
 
-def _train_batch(cfg: Any, data: ModularData) -> Batch:
+def _train_batch(cfg: Any, data: ModularData, hp: Any) -> Batch:
     return Batch((data.a_train_N, data.b_train_N), data.y_train_N)
 
 
-def _eval_batches(cfg: Any, data: ModularData, train_size: jax.Array) -> tuple[EvalBatch, ...]:
+def _eval_batches(cfg: Any, data: ModularData, hp: Any) -> tuple[EvalBatch, ...]:
     # One pass over every pair; the rank of a pair in the permutation says which split.
-    is_train_P = data.rank_P < train_size
+    is_train_P = data.rank_P < hp.train_size
     return (EvalBatch((data.a_P, data.b_P), data.y_P, is_train_P, ~is_train_P),)
 
 
@@ -174,6 +174,6 @@ TASK = register(Task(
                 " the p classes (the notebooks' CE/p)", choices=("ce", "ce_class_mean")),
     ),
     make_data=_make_data, train_batch=_train_batch, eval_batches=_eval_batches, loss=_loss,
-    resolve=_resolve, default_model="modular_mlp", defaults={"steps": 50_000},
+    resolve=_resolve, default_model="modular_mlp", inputs="token_pairs", defaults={"steps": 50_000},
     progress_keys=_progress_keys, progress=_progress, run_columns=_run_columns,
 ))

@@ -62,12 +62,12 @@ def _make_data(cfg: Any, data_seed: jax.Array) -> ParityData:
                             cfg.jnp_dtype)
 
 
-def _train_batch(cfg: Any, data: ParityData) -> Batch:
+def _train_batch(cfg: Any, data: ParityData, hp: Any) -> Batch:
     return Batch(data.x_train_NxD, data.y_train_N)
 
 
-def _eval_batches(cfg: Any, data: ParityData, train_size: jax.Array) -> tuple[EvalBatch, ...]:
-    in_train_N = jnp.arange(cfg.train_pad) < train_size
+def _eval_batches(cfg: Any, data: ParityData, hp: Any) -> tuple[EvalBatch, ...]:
+    in_train_N = jnp.arange(cfg.train_pad) < hp.train_size
     test_M = jnp.ones(data.y_test_M.shape, bool)
     return (EvalBatch(data.x_train_NxD, data.y_train_N, in_train_N, jnp.zeros_like(in_train_N)),
             EvalBatch(data.x_test_MxD, data.y_test_M, jnp.zeros_like(test_M), test_M))
@@ -112,7 +112,7 @@ TASK = register(Task(
         Setting("test_size", int, 5000, STATIC, "held-out test sequences", check=positive),
     ),
     make_data=_make_data, train_batch=_train_batch, eval_batches=_eval_batches, loss=_loss,
-    resolve=_resolve, default_model="mlp",
+    resolve=_resolve, default_model="mlp", inputs="bits",
     defaults={"steps": 20_000, "lr": 3e-3, "weight_decay": 0.1, "beta1": 0.99},
     progress_keys=_progress_keys, progress=_progress,
 ))

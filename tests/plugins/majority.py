@@ -27,7 +27,7 @@ def train_batch(cfg, data, hp):
 def eval_batches(cfg, data, hp):
     in_train = jnp.arange(cfg.train_pad) < hp.train_size
     test = jnp.ones(data["y_test"].shape, bool)
-    return (grokjax.EvalBatch(data["x_train"], data["y_train"], in_train, ~in_train & False),
+    return (grokjax.EvalBatch(data["x_train"], data["y_train"], in_train, jnp.zeros_like(in_train)),
             grokjax.EvalBatch(data["x_test"], data["y_test"], ~test, test))
 
 

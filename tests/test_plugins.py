@@ -1,0 +1,199 @@
+"""A user's components from their own files: plugins registered through the same surface as
+the built-ins, validated, trained by pinned workers, resumed, reported and explored."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from grokjax import EngineOptions, registry, run_sweep, store
+from grokjax.errors import SpecError
+from grokjax.spec import load_spec, parse_spec, resolve
+from grokjax.static import HParams, Static
+from grokjax.train import make_data, train
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGINS = Path(__file__).resolve().parent / "plugins"
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "GROKJAX_QUIET": "1"}
+
+MAJORITY = """
+[sweep]
+seeds = 2
+plugins = ["majority.py"]
+[fixed]
+task = "majority"
+n = 7
+test_size = 256
+steps = 300
+log_every = 50
+[grid]
+train_size = [48, 96]
+bias = [true, false]
+"""
+
+
+def _write(tmp_path: Path, text: str, plugin: str = "majority.py", name: str = "maj.toml"):
+    shutil.copy(PLUGINS / plugin, tmp_path / plugin)
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+def _cli(*args, cwd=ROOT, timeout=300):
+    return subprocess.run([sys.executable, "-m", "grokjax", *map(str, args)], env=ENV, cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_plugin_task_and_model_sweep_with_two_workers(tmp_path):
+    spec = load_spec(_write(tmp_path, MAJORITY))
+    assert {r["model"] for r in spec.runs()} == {"linear"} and len(spec.runs()) == 8
+    rep = run_sweep(spec, tmp_path / "out", options=EngineOptions(workers=2), quiet=True,
+                    report=True)
+    assert rep.workers == 2 and rep.n_trained == 8
+    df = store.load_results(tmp_path / "out")
+    assert sorted(df["run_id"]) == sorted(r["run_id"] for r in spec.runs())
+    assert set(df["task"]) == {"majority"} and set(df["model"]) == {"linear"}
+    assert df["bias"].dtype == "boolean" and df["n"].dropna().unique().tolist() == [7]
+    # majority is a threshold: a linear model learns it with a bias and cannot without one
+    acc = df.groupby("bias")["final_test_acc"]
+    assert acc.min()[True] > 0.9 and acc.max()[False] < 0.8, acc.describe()
+    # the worker's run equals the same run trained alone in this process
+    row = df.iloc[0]
+    cfg = next(r for r in spec.runs() if r["run_id"] == row["run_id"])
+    static = Static.from_config(cfg)
+    alone = train(static, HParams.from_config(cfg, static.dtype)).curves
+    np.testing.assert_allclose(row["train_loss"], alone["train_loss"], rtol=1e-5, atol=1e-7)
+    assert (tmp_path / "out" / "index.html").is_file()
+    # the report and an explorer page from a fresh process (plugins come from the manifest)
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["plugins"] == [
+        str((tmp_path / "majority.py").resolve())]
+    out = _cli("report", tmp_path / "out", "--no-png", "--no-explorers")
+    assert out.returncode == 0, out.stderr
+    out = _cli("explore", tmp_path / "out", row["run_id"])
+    assert out.returncode == 0, out.stderr
+    html = (tmp_path / "out" / "explore" / f"{row['run_id']}.html").read_text()
+    assert "majority" in html
+
+
+@pytest.mark.parametrize("text,key,words", [
+    ("n = 8", "[fixed] n", "must be odd"),
+    ("n = -1", "[fixed] n", "> 0"),
+    ('bias = "yes"', "[fixed] bias", "true or false"),
+    ("p = 7", "[fixed] p", "does not apply"),
+])
+def test_plugin_settings_get_the_same_one_line_errors(tmp_path, text, key, words):
+    p = _write(tmp_path, MAJORITY.replace("n = 7", text))
+    out = _cli("sweep", p, "--out", tmp_path / "res", cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith(f"error: {p}: {key}: ") and words in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "res").exists()
+
+
+@pytest.mark.parametrize("plugin,words", [
+    ("broken.py", "failed to import (line 5): RuntimeError: this plugin is broken on purpose"),
+    ("twice.py", "a task named 'parity' is already registered"),
+    ("missing.py", "no such Python file"),
+])
+def test_bad_plugin_is_a_clear_error(tmp_path, plugin, words):
+    if (PLUGINS / plugin).exists():
+        shutil.copy(PLUGINS / plugin, tmp_path / plugin)
+    p = tmp_path / "bad.toml"
+    p.write_text(f'[sweep]\nplugins = ["{plugin}"]\n[fixed]\ntask = "parity"\n')
+    out = _cli("validate", p, cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith(f"error: {p}: [sweep] plugins[0]: ") and words in out.stderr, \
+        out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_a_failed_plugin_registers_nothing(tmp_path):
+    (tmp_path / "half.py").write_text(textwrap.dedent("""
+        import dataclasses
+        import grokjax
+        from grokjax.models import parity_mlp
+        grokjax.register(dataclasses.replace(parity_mlp.MODEL, name="half_model"))
+        raise ValueError("late failure")
+        """))
+    with pytest.raises(SpecError, match="late failure"):
+        parse_spec({"sweep": {"plugins": ["half.py"]}}, base_dir=tmp_path)
+    assert "half_model" not in registry.names("model")
+
+
+def test_unknown_model_and_incompatible_model_are_clear_errors():
+    with pytest.raises(SpecError, match=r"\[fixed\] model: 'nope' is not allowed; allowed: "
+                       r"one of .*'modular_mlp'"):
+        parse_spec({"fixed": {"task": "parity", "model": "nope"}}, source="s.toml")
+    with pytest.raises(SpecError, match="model 'modular_mlp' does not apply to task 'parity'"):
+        parse_spec({"fixed": {"task": "parity", "model": "modular_mlp"}}, source="s.toml")
+
+
+# ---------------------------------------------------------------------------------------------
+# The shipped example: modular addition with label noise
+# ---------------------------------------------------------------------------------------------
+
+EXAMPLE = ROOT / "examples" / "label_noise.toml"
+
+
+def test_label_noise_example_corrupts_the_asked_fraction_and_zero_noise_is_modular():
+    load_spec(EXAMPLE)  # registers the plugin
+    base = {"p": 31, "embed": 16, "hidden": 8, "steps": 200, "log_every": 100,
+            "train_frac": 0.6}
+    noisy = resolve("modular_label_noise", {**base, "label_noise": 0.3})
+    static = Static.from_config(noisy)
+    hp = HParams.from_config(noisy, static.dtype)
+    data = make_data(static, hp.data_seed)
+    task = registry.get("task", "modular_label_noise")
+    y = np.asarray(task.train_batch(static, data, hp).targets)[:noisy["train_size"]]
+    clean = np.asarray(data.clean.y_train_N)[:noisy["train_size"]]
+    wrong = y != clean
+    assert 0.2 < wrong.mean() < 0.4 and ((y >= 0) & (y < 31)).all()
+    # no noise: the built-in modular task -- the same training bit for bit (same data, loss and
+    # model); the metrics agree to float rounding (the plugin sums its train and test metrics
+    # in two batches, the built-in in one pass over every pair)
+    a = resolve("modular_label_noise", {**base, "label_noise": 0.0})
+    b = resolve("modular", base)
+    ra = train(Static.from_config(a), HParams.from_config(a, "float32"))
+    rb = train(Static.from_config(b), HParams.from_config(b, "float32"))
+    for k in rb.state.params:
+        np.testing.assert_array_equal(np.asarray(ra.state.params[k]),
+                                      np.asarray(rb.state.params[k]))
+    for k in ("train_loss", "test_loss", "test_acc"):
+        np.testing.assert_allclose(np.asarray(ra.curves[k]), np.asarray(rb.curves[k]),
+                                   rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_label_noise_example_end_to_end_kill9_and_resume(tmp_path):
+    """`sweep examples/label_noise.toml --quick` trains, resumes after kill -9 and writes a
+    page: the same rows as one uninterrupted sweep."""
+    out = tmp_path / "noisy"
+    args = [sys.executable, "-m", "grokjax", "sweep", str(EXAMPLE), "--quick", "--out",
+            str(out), "--workers", "2"]
+    proc = subprocess.Popen([*args, "--no-report"], env=ENV,
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 240
+    while not store.part_files(out) and proc.poll() is None:
+        assert time.time() < deadline, "sweep made no progress"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.5)
+    partial = len(pd.read_parquet(out / "runs")) if store.part_files(out) else 0
+    rerun = subprocess.run([*args, "--quiet"], env=ENV, cwd=tmp_path, capture_output=True,
+                           text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    df = store.load_results(out)
+    assert len(df) == 4 and df["run_id"].is_unique and partial <= 4
+    assert set(df["task"]) == {"modular_label_noise"}
+    assert sorted(df["label_noise"].unique()) == [0.0, 0.3]
+    assert (out / "index.html").is_file() and any((out / "explore").glob("*.html"))
