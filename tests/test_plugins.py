@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import optax
 import pandas as pd
 import pytest
 
@@ -197,3 +198,34 @@ def test_label_noise_example_end_to_end_kill9_and_resume(tmp_path):
     assert set(df["task"]) == {"modular_label_noise"}
     assert sorted(df["label_noise"].unique()) == [0.0, 0.3]
     assert (out / "index.html").is_file() and any((out / "explore").glob("*.html"))
+
+
+def test_plugin_optimizer_traced_per_run_matches_optax():
+    """docs/extending.md's momentum optimizer: its numbers are traced (one group for every
+    momentum), and two steps equal optax's own SGD with momentum."""
+    import jax
+
+    from grokjax import group_runs
+    from grokjax.train import init_state, make_data, train_loss, train_step
+
+    spec = parse_spec({"sweep": {"plugins": ["momentum.py"]},
+                       "fixed": {"task": "parity", "n": 8, "k": 2, "hidden": 8,
+                                 "train_size": 32, "test_size": 32, "steps": 100,
+                                 "optimizer": "momentum", "weight_decay": 0.0},
+                       "grid": {"momentum": [0.5, 0.9]}}, base_dir=PLUGINS)
+    assert len(group_runs(spec.runs())) == 1  # momentum is per run: one compiled group
+    cfg = spec.runs()[1]
+    static = Static.from_config(cfg)
+    hp = HParams.from_config(cfg, static.dtype)
+    data = make_data(static, hp.data_seed)
+    s = init_state(static, hp, data)
+    ref = optax.sgd(cfg["lr"], momentum=0.9)
+    params, opt = s.params, ref.init(s.params)
+    for _ in range(2):
+        s = train_step(static, hp, data, s)
+        g = jax.grad(train_loss)(params, static, data, hp)
+        upd, opt = ref.update(g, opt, params)
+        params = optax.apply_updates(params, upd)
+    for k in params:
+        np.testing.assert_allclose(np.asarray(s.params[k]), np.asarray(params[k]), rtol=1e-5,
+                                   atol=1e-7)
