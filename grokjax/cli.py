@@ -80,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("results")
     st = sub.add_parser("settings", help="list every setting a sweep file may use")
     st.add_argument("--task", help="only this task's settings (and its models')")
+    st.add_argument("--plugin", action="append", default=[],
+                    help="a plugin file whose components to list too (repeatable)")
     return ap
 
 
@@ -206,8 +208,16 @@ def _status(args) -> int:
 
 
 def _settings(args) -> int:
+    from grokjax import registry
+    from grokjax.errors import SpecError
     from grokjax.spec import describe_settings
 
+    for flag, action in (("--plugin", lambda: registry.load_plugins(args.plugin)),
+                         ("--task", lambda: args.task and registry.get("task", args.task))):
+        try:
+            action()
+        except registry.RegistryError as e:
+            raise SpecError("command line", flag, str(e)) from None
     print(describe_settings(args.task))
     return 0
 

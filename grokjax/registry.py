@@ -258,11 +258,11 @@ def describe_settings(task: str | None = None) -> str:
             f"{k} = {v}" for k, v in comp.defaults.items()) + f", model = {comp.default_model}")
     for n in names("model"):
         m = get("model", n)
-        if task and name_of_model_excluded(task, m):
+        if task and _model_excluded(task, m):
             continue
         add(f"model {n}", m.settings, m.defaults)
     return "\n".join(lines)
 
 
-def name_of_model_excluded(task: str, model: Model) -> bool:
+def _model_excluded(task: str, model: Model) -> bool:
     return model.inputs is not None and get("task", task).inputs not in model.inputs

@@ -229,3 +229,14 @@ def test_plugin_optimizer_traced_per_run_matches_optax():
     for k in params:
         np.testing.assert_allclose(np.asarray(s.params[k]), np.asarray(params[k]), rtol=1e-5,
                                    atol=1e-7)
+
+
+def test_cli_settings_lists_a_plugins_components_and_rejects_unknown_names():
+    out = _cli("settings", "--plugin", "examples/label_noise.py", "--task",
+               "modular_label_noise")
+    assert out.returncode == 0, out.stderr
+    assert "label_noise" in out.stdout and "model modular_mlp" in out.stdout
+    assert "task parity" not in out.stdout  # only the asked task
+    out = _cli("settings", "--task", "nope")
+    assert out.returncode == 2 and out.stderr.startswith("error: command line: --task: no task "
+                                                         "named 'nope'"), out.stderr

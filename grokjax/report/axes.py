@@ -23,54 +23,24 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from grokjax.errors import SpecError
+from grokjax.options import (  # noqa: F401  (re-exported for the page)
+    REPORT_DEFAULTS,
+    REPORT_KEYS,
+    ROLES,
+    ReportOptions,
+    check_axis_options,
+)
 
-ROLES = ("x", "y", "facet")
-REPORT_KEYS = ("x", "y", "facet", "curves_per_phase", "curve_points")
-_INT_RANGES = {"curves_per_phase": (1, 20), "curve_points": (10, 2000)}
-DEFAULTS = {"curves_per_phase": 3, "curve_points": 101}
-
-
-def check_axis_options(source: str, options: Mapping[str, Any], allowed: Sequence[str],
-                       where: str = "[report] ") -> None:
-    """Validate the axis roles in ``options`` (x, y, facet; None = automatic)."""
-    seen: dict[str, str] = {}
-    for role in ROLES:
-        v = options.get(role)
-        if v is None:
-            continue
-        key = f"{where}{role}"
-        if not isinstance(v, str):
-            raise SpecError(source, key, f"{v!r} is not an axis name (a string); allowed: "
-                            + ", ".join(allowed))
-        if v not in allowed:
-            raise SpecError(source, key, f"{v!r} is not an axis of this sweep; allowed: "
-                            + ", ".join(allowed))
-        if v in seen:
-            raise SpecError(source, key, f"{v!r} is already drawn as {seen[v]}; give each axis "
-                            "one role; allowed: " + ", ".join(a for a in allowed if a not in seen))
-        seen[v] = role
+# The [report] table is parsed with the spec (grokjax.options); the page re-checks overrides.
+DEFAULTS = REPORT_DEFAULTS
 
 
 def check_report_options(spec: Any, options: Mapping[str, Any]) -> None:
-    """Validate a sweep file's ``[report]`` table against the sweep's grid axes.
+    """Validate a ``[report]`` table against the sweep's grid axes (``ReportOptions``).
 
     Raises ``SpecError(spec.source, "[report] KEY", ...)``; the message lists what is allowed.
     """
-    source = spec.source
-    if not isinstance(options, Mapping):
-        raise SpecError(source, "[report]", "must be a table")
-    for key in options:
-        if key not in REPORT_KEYS:
-            raise SpecError(source, f"[report] {key}", "unknown key; allowed: "
-                            + ", ".join(REPORT_KEYS))
-    check_axis_options(source, options, list(spec.grid))
-    for key, (lo, hi) in _INT_RANGES.items():
-        if key in options:
-            v = options[key]
-            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-                raise SpecError(source, f"[report] {key}", f"{v!r}: allowed: an integer "
-                                f"from {lo} to {hi}")
+    ReportOptions.from_mapping(options, spec.source, list(spec.grid))
 
 
 def choose_axes(varying: Sequence[str], grid: Mapping[str, Sequence[Any]],
