@@ -19,6 +19,7 @@ import jax
 
 from grokjax import store
 from grokjax.distributed import Cluster, wait_for
+from grokjax.layout import check_resume
 from grokjax.options import EngineOptions
 from grokjax.plan import default_budget, plan_chunks, resolved_workers
 from grokjax.rows import provenance
@@ -166,6 +167,7 @@ def _run_sweep(spec: SweepSpec, runs: list[dict[str, Any]], out: str | Path | No
         workers = resolved_workers(options)
         budget = options.memory_budget or default_budget(workers)
         plan = plan_chunks(runs, options, budget)
+        check_resume(out, plan, done)  # never mix float layouts in one folder
         mine = _interleave_groups(plan, [i for i in cluster.share(len(plan))
                                          if any(r["run_id"] not in done for r in plan[i].runs)])
         todo = [r for i in mine for r in plan[i].runs if r["run_id"] not in done]

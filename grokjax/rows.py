@@ -26,7 +26,8 @@ class ChunkResult:
 
     curves: name -> R x L logged values; diverged / nan_step: per run; columns: the task's extra
     row columns (e.g. ``key_freqs``); params: final parameters (leading run axis); snapshots:
-    step -> (indices of the runs it holds, their parameters).
+    step -> (indices of the runs it holds, their parameters); vmap_width / n_devices: the
+    layout the chunk was trained in (it decides the float results, ``grokjax.layout``).
     """
 
     curves: dict[str, np.ndarray]
@@ -35,6 +36,8 @@ class ChunkResult:
     columns: dict[str, list]
     params: Any
     snapshots: dict[int, tuple[np.ndarray, Any]]
+    vmap_width: int = 1
+    n_devices: int = 1
 
     def take(self, keep: np.ndarray) -> ChunkResult:
         """The same result for the runs at ``keep`` (snapshots and params unchanged)."""
@@ -91,6 +94,9 @@ def build_rows(sweep: str, spec_hash: str, static: Static, configs: Sequence[Map
         cols[k] = list(curve_RxL.astype(np.float32))
     for k, v in provenance().items():
         cols[k] = [v] * n
+    # the layout that decided the float results (grokjax.layout)
+    cols["vmap_width"] = pd.array([result.vmap_width] * n, dtype="Int64")
+    cols["n_devices"] = pd.array([result.n_devices] * n, dtype="Int64")
     cols["wall_time_s"] = [wall_s / n] * n
     cols["created_at"] = [dt.datetime.now(dt.UTC).isoformat(timespec="seconds")] * n
     return phases.classify_frame(pd.DataFrame(cols), rule)

@@ -119,7 +119,8 @@ def train_chunk(static: Static, configs: Sequence[Mapping[str, Any]], *, size: i
     return ChunkResult(curves=curves, diverged=~np.asarray(state.alive)[:n_real],
                        nan_step=np.asarray(state.nan_step)[:n_real], columns=columns,
                        params=jax.tree.map(lambda x: np.asarray(x)[:n_real], state.params),
-                       snapshots=snaps)
+                       snapshots=snaps, vmap_width=size,
+                       n_devices=mesh.size if mesh is not None else 1)
 
 
 class CompileStats:

@@ -210,3 +210,33 @@ def test_memory_budget_bounds_chunks_of_a_huge_sweep():
     plan = plan_chunks(runs, EngineOptions(chunk_size=100_000), budget=budget)
     assert max(c.size for c in plan) == 64 and sum(len(c.runs) for c in plan) == 100_000
     assert 1e6 < per_run < 1e8  # parity H=64, 6,200 sequences: a few MB per run
+
+
+def test_resume_in_another_vmap_width_is_refused_and_the_same_width_resumes(tmp_path):
+    """The vmap width decides a run's float results (grokjax.layout): a folder refuses rows of
+    another width, and a resume at the folder's width completes it bit for bit."""
+    spec_path = tmp_path / "w.toml"
+    spec_path.write_text(textwrap.dedent(SPEC).replace("chunk_size = 2\n", ""))
+    spec = load_spec(spec_path)
+    out = tmp_path / "w"
+    run_sweep(spec, out, options=EngineOptions(chunk_size=4, workers=1), quiet=True,
+              report=False)
+    full = load_results(out).sort_values("run_id").reset_index(drop=True)
+    assert set(full["vmap_width"]) == {4} and set(full["n_devices"]) == {1}
+    # keep the rows of 8 runs: the others are missing now
+    keep = load_results(out).iloc[:8]
+    for p in store.part_files(out):
+        p.unlink()
+    store.write_part(out, keep)
+    before = sorted(p.name for p in store.part_files(out))
+    with pytest.raises(ResultsError, match=r"vmap width 4 .* would train the rest .* vmap width "
+                                           r"2.*--chunk-size 4"):
+        run_sweep(spec, out, options=EngineOptions(chunk_size=2, workers=1), quiet=True,
+                  report=False)
+    assert sorted(p.name for p in store.part_files(out)) == before  # nothing written
+    run_sweep(spec, out, options=EngineOptions(chunk_size=4, workers=1), quiet=True,
+              report=False)
+    again = load_results(out).sort_values("run_id").reset_index(drop=True)
+    assert list(again["run_id"]) == list(full["run_id"])
+    for a, b in zip(again["train_loss"], full["train_loss"], strict=True):
+        np.testing.assert_array_equal(a, b)
