@@ -29,6 +29,8 @@ def _add_sweep(sub) -> None:
                                          "(or GROKJAX_COORDINATOR)")
     p.add_argument("--num-processes", type=int, help="multi-host: number of processes")
     p.add_argument("--process-id", type=int, help="multi-host: this process's id, 0..N-1")
+    p.add_argument("--allow-huge", action="store_true",
+                   help="accept a sweep of more than 1,000,000 runs")
     p.add_argument("--quiet", action="store_true", help="no progress bar (CI, logs)")
     p.add_argument("--no-report", action="store_true", help="skip writing index.html")
 
@@ -50,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a sweep file; print its runs and groups")
     v.add_argument("spec")
     v.add_argument("--quick", action="store_true", help="the file's [quick] variant")
+    v.add_argument("--allow-huge", action="store_true",
+                   help="accept a sweep of more than 1,000,000 runs")
     _add_classify(sub)
     r = sub.add_parser("report", help="write results/NAME/index.html (and PNGs)")
     r.add_argument("results")
@@ -66,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
                          "test_acc)")
     pl.add_argument("--color", help="setting column that colours the lines, e.g. reg")
     pl.add_argument("--facet", help="setting column with one row of panels per value")
-    pl.add_argument("--where", help="pandas query selecting runs, e.g. 'weight_decay == 0.1'")
+    pl.add_argument("--where", help="runs whose settings match, e.g. 'weight_decay == 0.1 and "
+                                    "reg in [\"l1\", \"l2\"]' (comparisons of columns with "
+                                    "literals, and / or / not)")
     pl.add_argument("--log", action="append", help="metric on a log axis (default: losses)")
     pl.add_argument("--title")
     pl.add_argument("--out", required=True, help="output file: .png, .svg, .html or .json")
@@ -92,7 +98,7 @@ def _sweep(args) -> int:
     from grokjax.options import parse_bytes
     from grokjax.spec import load_spec
 
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, allow_huge=args.allow_huge)
     if args.quick:
         spec = spec.quick()
     options = spec.engine
@@ -100,7 +106,10 @@ def _sweep(args) -> int:
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise SpecError("command line", f"--{flag.replace('_', '-')}", "must be >= 1")
     try:
-        budget = parse_bytes(args.memory_budget) if args.memory_budget else None
+        budget = parse_bytes(args.memory_budget) if args.memory_budget is not None else None
+    except ValueError as e:
+        raise SpecError("command line", "--memory-budget", str(e)) from None
+    try:
         cluster = initialize(args.coordinator, args.num_processes, args.process_id)
     except ValueError as e:
         raise SpecError("command line", "", str(e)) from None
@@ -117,7 +126,7 @@ def _validate(args) -> int:
     from grokjax.engine import estimate_runs
     from grokjax.spec import load_spec
 
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, allow_huge=args.allow_huge)
     if args.quick:
         spec = spec.quick()
     est = estimate_runs(spec)
@@ -177,13 +186,11 @@ def _explore(args) -> int:
 def _plot(args) -> int:
     from grokjax import store
     from grokjax.report.plots import LOG_METRICS, curves_chart, save_chart
+    from grokjax.where import select_rows
 
     df = store.load_results(args.results)
-    if args.where:
-        try:
-            df = df.query(args.where)
-        except Exception as e:  # pandas raises many types for a bad expression
-            raise store.ResultsError(f"--where {args.where!r}: {e}") from None
+    if args.where is not None:
+        df = select_rows(df, args.where)
     for name in (args.color, args.facet):
         if name and name not in df.columns:
             raise store.ResultsError(f"{args.results}: no column {name!r} to colour or facet by")

@@ -8,6 +8,7 @@ parsed by ``grokjax.phases.rule_from_options``.)
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -19,13 +20,18 @@ _UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 2**10, "m": 1e6, "mb": 1e6,
 
 
 def parse_bytes(text: str | int | float) -> int:
-    """'512MiB', '2GB', '1.5e9' or a number of bytes."""
+    """'512MiB', '2GB', '1.5e9' or a number of bytes: a finite size of at least one byte."""
+    hint = "use e.g. 512MiB, 2GB or a number of bytes (finite, >= 1)"
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return int(text)
-    m = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([a-zA-Z]*)\s*", str(text))
-    if not m or m.group(2).lower() not in _UNITS:
-        raise ValueError(f"{text!r} is not a size; use e.g. 512MiB, 2GB or a number of bytes")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+        n = float(text)
+    else:
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+]?[0-9]+)?)\s*([a-zA-Z]*)\s*", str(text))
+        if not m or m.group(2).lower() not in _UNITS:
+            raise ValueError(f"{text!r} is not a size; {hint}")
+        n = float(m.group(1)) * _UNITS[m.group(2).lower()]
+    if not math.isfinite(n) or n < 1:
+        raise ValueError(f"{text!r} is not a usable size; {hint}")
+    return int(n)
 
 
 def fmt_bytes(n: float) -> str:
@@ -80,8 +86,10 @@ class EngineOptions:
                     value = parse_bytes(value)
                 except ValueError as e:
                     raise SpecError(source, where, str(e)) from None
-            elif want is float and isinstance(value, int) and not isinstance(value, bool):
+            elif want is float and isinstance(value, (int, float)) and not isinstance(value, bool):
                 value = float(value)
+                if not math.isfinite(value):
+                    raise SpecError(source, where, f"{value!r}: allowed: a finite number > 0")
             elif not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
                 allowed = "true or false" if want is bool else f"{want.__name__} > 0"
                 raise SpecError(source, where, f"{value!r}: allowed: {allowed}")

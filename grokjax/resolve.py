@@ -43,6 +43,10 @@ def resolve(task: str, overrides: Mapping[str, Any], source: str = "<config>",
         sel.model.resolve(cfg, fail)
     if "train_size" not in cfg:
         fail("task", f"task {task!r} did not set train_size in its resolve hook")
+    # A derived train_size is checked like a given one (an int32 on the device).
+    registry.TRAIN_SIZE.coerce(source, where("train_size") if "train_size" in overrides
+                               else "train_size (derived from the task's settings)",
+                               int(cfg["train_size"]))
     return cfg
 
 

@@ -40,6 +40,10 @@ def fraction(v: Any) -> str | None:
 _REASONS = {positive: "> 0", nonneg: ">= 0", unit_open: "in [0, 1)",
             unit_frac: "strictly between 0 and 1", fraction: "in [0, 1]"}
 _TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+# Integers live on the device as int32 (steps, the step counter, train_size, sizes) or uint32
+# (seeds): a larger value would wrap around in training, so it is refused when the file is read.
+INT_LIMITS = {"uint32": (0, 2**32 - 1, "a uint32", "2^32 - 1"),
+              "int32": (-(2**31), 2**31 - 1, "an int32", "2^31 - 1")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +92,12 @@ class Setting:
               or (t is list and isinstance(v, list)))
         if not ok:
             raise SpecError(source, where, f"{v!r} is {typename(v)}; allowed: {self.allowed()}")
+        if t is int:
+            lo, hi, dtype, top = INT_LIMITS["uint32" if self.array == "uint32" else "int32"]
+            if not lo <= v <= hi:
+                bound = f"at most {hi:,} ({top})" if v > hi else f"at least {lo:,}"
+                raise SpecError(source, where, f"{v!r} is out of range: {self.name} is "
+                                f"{dtype} on the device, so allowed: {bound}")
         if t is float:
             v = float(v)
             if not math.isfinite(v):

@@ -2,14 +2,18 @@
 
 A sweep file (``sweeps/NAME.toml``) has these tables::
 
-    [sweep]            # name (default: file stem), description, seeds = N (seed axis 0..N-1),
+    [sweep]            # name (default: file stem; a plain name, see NAME_RULE), description,
+                       # seeds = N (seed axis 0..N-1),
                        # data_seeds = "fixed" | "per_seed", plugins = ["my_task.py", ...]
     [fixed]            # settings shared by every run
     [grid]             # axes: lists, or {logspace = [a, b], num = n} / {linspace = [a, b], num = n}
     [phases] [report] [engine] [checkpoints]   # options of the later stages (typed, below)
     [quick]            # the CI-sized variant (``sweep NAME --quick``)
 
-The product of the grid axes (times the seeds) is the set of runs.  Settings are declared by the
+The product of the grid axes (times the seeds) is the set of runs; more than ``MAX_RUNS`` is
+refused (counted before the grid is expanded) unless ``allow_huge`` (``--allow-huge``).  A file
+must give at least one setting in [fixed] or [grid] (an empty file is a mistake, not a default
+run).  Settings are declared by the
 components a run selects (``grokjax.registry``): the core settings, its task's, its model's, its
 optimizer's and its penalty's.  ``parse_spec`` loads the file's plugins, checks every table,
 expands the grid once and parses each stage's options into its typed object.
@@ -21,6 +25,7 @@ import dataclasses
 import itertools
 import json
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,6 +50,13 @@ SECTIONS = ("sweep", "fixed", "grid", "phases", "report", "engine", "checkpoints
 QUICK_KEYS = ("seeds", "fixed", "grid")
 SWEEP_KEYS = ("name", "description", "seeds", "data_seeds", "plugins")
 DATA_SEEDS = ("fixed", "per_seed")
+MAX_RUNS = 1_000_000  # larger sweeps need allow_huge (--allow-huge)
+# A sweep name names its folder results/NAME, so it must be a plain name, never a path.
+MAX_NAME = 100
+QUICK_SUFFIX = "_quick"
+_NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+NAME_RULE = (f"a plain name: letters, digits, _, - and . (not first), at most {MAX_NAME} "
+             "characters (the results go to results/NAME; only --out chooses another path)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +77,7 @@ class SweepSpec:
     raw: dict[str, Any] = dataclasses.field(default_factory=dict)  # the file's tables as read
     base_dir: str = "."
     _runs: tuple = dataclasses.field(default=(), repr=False, compare=False)
+    _quick: Any = dataclasses.field(default=None, repr=False, compare=False)  # parsed [quick]
 
     @property
     def task(self) -> str:
@@ -92,10 +105,23 @@ class SweepSpec:
         if not self.has_quick:
             raise SpecError(self.source, "[quick]", "this sweep file has no [quick] table, so "
                             "it has no --quick variant")
+        if self._quick is not None:  # parsed (and its grid expanded) when the file was read
+            return self._quick
         return _quick_spec(self.raw, self.source, self.name, self.base_dir)
 
 
-def _quick_spec(raw: Mapping[str, Any], source: str, name: str, base_dir: str) -> SweepSpec:
+def _check_name(source: str, name: str, given: bool, quick: bool) -> None:
+    limit = MAX_NAME + (len(QUICK_SUFFIX) if quick else 0)
+    if _NAME_RE.fullmatch(name) and len(name) <= limit:
+        return
+    if given:
+        raise SpecError(source, "[sweep] name", f"{name!r} is not allowed; allowed: {NAME_RULE}")
+    raise SpecError(source, "[sweep] name", f"the default name, the file's stem {name!r}, is "
+                    f"not a plain name; give [sweep] name = \"...\": {NAME_RULE}")
+
+
+def _quick_spec(raw: Mapping[str, Any], source: str, name: str, base_dir: str,
+                allow_huge: bool = False) -> SweepSpec:
     """``[quick]`` overrides the file: ``seeds`` replaces [sweep] seeds, ``fixed`` keys are merged
     into [fixed] (and leave [grid]), ``grid`` axes replace the file's axes of the same name;
     [report] axes that no longer vary are dropped."""
@@ -109,7 +135,7 @@ def _quick_spec(raw: Mapping[str, Any], source: str, name: str, base_dir: str) -
             raise SpecError(source, f"[quick] {key}", f"must be a table ({key} = {{ ... }}); "
                             f"got {typename(q[key])}")
     qfixed, qgrid = dict(q.get("fixed", {})), dict(q.get("grid", {}))
-    sweep = {**raw.get("sweep", {}), "name": f"{name}_quick"}
+    sweep = {**raw.get("sweep", {}), "name": f"{name}{QUICK_SUFFIX}"}
     if "seeds" in q:
         sweep["seeds"] = q["seeds"]
     grid = {k: v for k, v in raw.get("grid", {}).items() if k not in qfixed}
@@ -121,7 +147,8 @@ def _quick_spec(raw: Mapping[str, Any], source: str, name: str, base_dir: str) -
               if k not in ("x", "y", "facet") or v in varying}
     data = {**{k: v for k, v in raw.items() if k != "quick"}, "sweep": sweep, "fixed": fixed,
             "grid": grid, "report": report}
-    return parse_spec(data, source=f"{source} [quick]", name=f"{name}_quick", base_dir=base_dir)
+    return parse_spec(data, source=f"{source} [quick]", name=f"{name}{QUICK_SUFFIX}",
+                      base_dir=base_dir, allow_huge=allow_huge, _quick=True)
 
 
 def _axis_values(source: str, where: str, setting: Setting, raw: Any) -> list[Any]:
@@ -191,8 +218,13 @@ def _selector_values(key: str, fixed: Mapping, grid: Mapping) -> list[str | None
 
 
 def parse_spec(data: Mapping[str, Any], source: str = "<spec>", name: str | None = None,
-               base_dir: str | Path | None = None) -> SweepSpec:
-    """Validate a parsed sweep table.  Raises SpecError naming ``source`` and the key."""
+               base_dir: str | Path | None = None, *, allow_huge: bool = False,
+               _quick: bool = False) -> SweepSpec:
+    """Validate a parsed sweep table.  Raises SpecError naming ``source`` and the key.
+
+    ``allow_huge``: accept more than ``MAX_RUNS`` runs (``--allow-huge``).  The name is [sweep]
+    name, else ``name`` (both must be plain names, ``NAME_RULE``), else the stem of ``source``
+    if it is one, else "sweep"."""
     for sec in data:
         if sec not in SECTIONS:
             raise SpecError(source, f"[{sec}]", "unknown table; allowed: "
@@ -207,6 +239,15 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>", name: str | None
     base = Path(base_dir) if base_dir is not None else Path(".")
     plugins = _load_plugins(source, sweep, base)
     fixed_raw, grid_raw = dict(data.get("fixed", {})), dict(data.get("grid", {}))
+    for key in ("name", "description"):
+        if key in sweep and not isinstance(sweep[key], str):
+            raise SpecError(source, f"[sweep] {key}", f"{sweep[key]!r}: allowed: a string")
+    sweep_name = sweep.get("name") or name
+    if sweep_name:  # a given name, or the file's stem (load_spec): it must be a plain name
+        _check_name(source, sweep_name, bool(sweep.get("name")), _quick)
+    else:  # parse_spec(data) from Python without a name: the source's stem if plain
+        stem = Path(source).stem
+        sweep_name = stem if _NAME_RE.fullmatch(stem) and len(stem) <= MAX_NAME else "sweep"
 
     if "task" in grid_raw:
         raise SpecError(source, "[grid] task", "the task must be fixed: put it in [fixed]")
@@ -265,9 +306,6 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>", name: str | None
     elif "seed" in grid:
         grid["seed"] = grid.pop("seed")  # the seed axis is always last, so seeds sit together
 
-    for key in ("name", "description"):
-        if key in sweep and not isinstance(sweep[key], str):
-            raise SpecError(source, f"[sweep] {key}", f"{sweep[key]!r}: allowed: a string")
     data_seeds = sweep.get("data_seeds", "fixed")
     if data_seeds not in DATA_SEEDS:
         raise SpecError(source, "[sweep] data_seeds", f"{data_seeds!r}: allowed: "
@@ -279,43 +317,53 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>", name: str | None
         if "seed" not in grid:
             raise SpecError(source, "[sweep] data_seeds", "'per_seed' needs a seed axis "
                             "([sweep] seeds = N or a [grid] seed list)")
-    runs = expand(task, fixed, grid, data_seeds, source)
-    axes = [*grid, *fixed]
-    spec = SweepSpec(
-        name=sweep.get("name") or name or Path(source).stem,
-        source=source,
-        description=sweep.get("description", ""),
-        data_seeds=data_seeds,
-        fixed=fixed,
-        grid=grid,
+    stages = dict(
         phases=phases.rule_from_options(dict(data.get("phases", {})), source=source),
         report=ReportOptions.from_mapping(dict(data.get("report", {})), source, list(grid)),
-        engine=EngineOptions.from_mapping(dict(data.get("engine", {})), source),
-        checkpoints=CheckpointOptions.from_mapping(data.get("checkpoints"), source, len(runs),
-                                                   axes),
-        plugins=plugins,
-        raw=json.loads(json.dumps(dict(data), default=str)),
-        base_dir=str(base),
-        _runs=tuple(runs),
-    )
-    if "quick" in data:  # a bad [quick] table is an error of the file, found when it is read
-        _quick_spec(spec.raw, source, spec.name, spec.base_dir)
-    return spec
+        engine=EngineOptions.from_mapping(dict(data.get("engine", {})), source))
+    if not fixed_raw and not grid_raw:
+        raise SpecError(source, "[fixed]", "the file gives no settings; add a [fixed] table "
+                        "with at least task = \"...\" (tasks: "
+                        + ", ".join(registry.names("task")) + ")")
+    n_runs = math.prod(len(v) for v in grid.values())
+    if n_runs > MAX_RUNS and not allow_huge:  # counted before anything is expanded
+        raise SpecError(source, "[grid]", f"{n_runs:,} runs (the product of the axes' lengths"
+                        f"{', seeds included' if 'seed' in grid else ''}) is more than the "
+                        f"limit of {MAX_RUNS:,}; pass --allow-huge (sweep, validate) to run "
+                        "it anyway")
+    runs = expand(task, fixed, grid, data_seeds, source)
+    stages["checkpoints"] = CheckpointOptions.from_mapping(data.get("checkpoints"), source,
+                                                           len(runs), [*grid, *fixed])
+    raw = json.loads(json.dumps(dict(data), default=str))
+    # A bad [quick] table is an error of the file, found when it is read; parsed once, here.
+    quick = (_quick_spec(raw, source, sweep_name, str(base), allow_huge)
+             if "quick" in data else None)
+    return SweepSpec(name=sweep_name, source=source, description=sweep.get("description", ""),
+                     data_seeds=data_seeds, fixed=fixed, grid=grid, **stages, plugins=plugins,
+                     raw=raw, base_dir=str(base), _runs=tuple(runs), _quick=quick)
 
 
-def load_spec(path: str | Path) -> SweepSpec:
+def load_spec(path: str | Path, *, allow_huge: bool = False) -> SweepSpec:
     """Read and validate ``sweeps/NAME.toml`` (or a bare NAME, looked up in ``sweeps/``)."""
     p = Path(path)
     if not p.suffix and not p.exists():
         p = Path("sweeps") / f"{p}.toml"
     source = str(path) if str(path) == str(p) else f"{path} ({p})"
+    if p.is_dir():
+        raise SpecError(source, "", "is a directory, not a sweep file (give a .toml file)")
     if not p.is_file():
         choices = sorted(q.stem for q in Path("sweeps").glob("*.toml")) if Path(
             "sweeps").is_dir() else []
         hint = f"; sweeps in ./sweeps: {', '.join(choices)}" if choices else ""
         raise SpecError(source, "", f"no such sweep file{hint}")
     try:
-        data = tomllib.loads(p.read_text())
+        data = tomllib.loads(p.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise SpecError(source, "", f"not UTF-8 text (byte {e.start}); a sweep file is TOML, "
+                        "which is UTF-8") from None
+    except OSError as e:
+        raise SpecError(source, "", f"cannot read the sweep file ({e.strerror})") from None
     except tomllib.TOMLDecodeError as e:
         raise SpecError(source, "", f"not valid TOML: {e}") from None
-    return parse_spec(data, source=str(p), name=p.stem, base_dir=p.resolve().parent)
+    return parse_spec(data, source=str(p), name=p.stem, base_dir=p.resolve().parent,
+                      allow_huge=allow_huge)

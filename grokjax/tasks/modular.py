@@ -161,7 +161,10 @@ TASK = register(Task(
     name="modular",
     doc="modular arithmetic (a op b) mod p on all pairs or the a <= b half, a random split",
     settings=(
-        Setting("p", int, 67, STATIC, "modulus",
+        Setting("p", int, 67, STATIC,
+                "modulus: any integer >= 2 (need not be prime: (a op b) mod p is defined for "
+                "every p); the Fourier progress measures and analysis need an odd p (NaN / "
+                "skipped for an even p)",
                 check=lambda v: None if v >= 2 else "must be >= 2"),
         Setting("op", str, "add", STATIC, "operation (a op b) mod p",
                 choices=("add", "sub", "mul")),
