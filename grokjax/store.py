@@ -19,7 +19,7 @@ import fcntl
 import json
 import os
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -111,43 +111,68 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
-def write_files(files: list[tuple[Path, bytes]]) -> None:
-    """Write several files all or nothing: every one to a temp file first (a failure removes
-    them, and any folder made for them, and raises WriteError with nothing changed), then all
-    renamed into place (renames need no space)."""
-    for path, _ in files:
+class Staged:
+    """Files written all or nothing: ``add`` writes each to a temp file at once (so only one
+    file's bytes are held in memory); leaving the ``staged()`` block renames them all into
+    place (renames need no space), and an exception removes every temp file and every folder
+    made for them -- nothing changed."""
+
+    def __init__(self) -> None:
+        self.files: list[tuple[Path, Path]] = []
+        self.made: list[Path] = []
+
+    def add(self, path: Path, data: bytes) -> None:
+        path = Path(path)
         if path.is_dir():
             raise WriteError(f"{path}: could not write: a folder is in the way; nothing was "
                              "changed")
-    made: list[Path] = []
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for path, data in files:
+        try:
             for folder in reversed([path.parent, *path.parent.parents]):
                 if not folder.exists():
                     folder.mkdir()
-                    made.append(folder)
+                    self.made.append(folder)
             tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
-            staged.append((tmp, path))
+            self.files.append((tmp, path))
             with open(tmp, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-    except OSError as e:
-        for tmp, _ in staged:
+        except OSError as e:
+            full = " (the disk is full)" if e.errno == errno.ENOSPC else ""
+            raise WriteError(f"{path}: could not write{full}: {e.strerror}; nothing was "
+                             "changed") from None
+
+    def abort(self) -> None:
+        for tmp, _ in self.files:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-        for folder in reversed(made):
+        for folder in reversed(self.made):
             with contextlib.suppress(OSError):
                 folder.rmdir()
-        full = " (the disk is full)" if e.errno == errno.ENOSPC else ""
-        where = staged[-1][1] if staged else files[0][0]
-        raise WriteError(f"{where}: could not write{full}: {e.strerror}; nothing was "
-                         "changed") from None
-    for tmp, path in staged:
-        os.replace(tmp, path)
-    for folder in {path.parent for _, path in staged}:
-        _fsync_dir(folder)
+
+    def commit(self) -> None:
+        for tmp, path in self.files:
+            os.replace(tmp, path)
+        for folder in {path.parent for _, path in self.files}:
+            _fsync_dir(folder)
+
+
+@contextlib.contextmanager
+def staged() -> Iterator[Staged]:
+    st = Staged()
+    try:
+        yield st
+    except BaseException:
+        st.abort()
+        raise
+    st.commit()
+
+
+def write_files(files: Iterable[tuple[Path, bytes]]) -> None:
+    """Write several files all or nothing (see ``Staged``)."""
+    with staged() as st:
+        for path, data in files:
+            st.add(path, data)
 
 
 def write_part(results_dir: Path, df: pd.DataFrame, tag: str = "p0") -> Path:

@@ -29,7 +29,7 @@ from grokjax.report.axes import check_report_options, choose_axes
 from grokjax.report.explorer import write_explorer, write_explorers
 from grokjax.report.page import build, render_html, resolve_options
 from grokjax.report.results import load
-from grokjax.store import atomic_write_bytes, write_files
+from grokjax.store import WriteError, atomic_write_bytes, staged
 
 
 def _png(vl_spec: Mapping[str, Any], scale: float = 2.0) -> bytes:
@@ -58,24 +58,27 @@ def write_report(results_dir: str | Path, *, x: str | None = None, y: str | None
     df, manifest = load(d)
     opts = resolve_options(df, manifest, {"x": x, "y": y, "facet": facet})
     b = build(df, manifest, opts)
-    files: dict[Path, bytes] = {}
-    if explorers or (explorers is None and len(df) <= explorer.AUTO_MAX_RUNS):
-        try:
-            files.update(explorer.render_all(d, df, manifest))
-        except Exception as e:  # an explorer page never costs the report
-            if explorers:
+    with staged() as st:  # every file to a temp file first; renamed together at the end
+        pages: list[str] = []
+        if explorers or (explorers is None and len(df) <= explorer.AUTO_MAX_RUNS):
+            try:
+                for path, page in explorer.render_all(d, df, manifest):
+                    st.add(path, page)
+                    pages.append(path.stem)
+            except WriteError:  # the folder cannot be written: neither can the report
                 raise
-            warnings.warn(f"{d}: the run explorer pages were not written: {e}", stacklevel=2)
-    known = set(df["run_id"].astype(str))
-    b["payload"]["explore"] = sorted(set(explorer.explorer_ids(d, df))
-                                     | {p.stem for p in files if p.stem in known})
-    out = d / "index.html"
-    files[out] = render_html(df, manifest, _built=b).encode("utf-8")
-    if png:
-        files[d / "phase_diagram.png"] = _png(b["png_main"])
-        if b["have_curves"]:
-            files[d / "curves.png"] = _png(b["png_curves"])
-    write_files(list(files.items()))
+            except Exception as e:  # an explorer page never costs the report
+                if explorers:
+                    raise
+                warnings.warn(f"{d}: the run explorer pages were not written: {e}",
+                              stacklevel=2)
+        b["payload"]["explore"] = sorted(set(explorer.explorer_ids(d, df)) | set(pages))
+        out = d / "index.html"
+        st.add(out, render_html(df, manifest, _built=b).encode("utf-8"))
+        if png:
+            st.add(d / "phase_diagram.png", _png(b["png_main"]))
+            if b["have_curves"]:
+                st.add(d / "curves.png", _png(b["png_curves"]))
     return out
 
 

@@ -24,7 +24,7 @@ import functools
 import html
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -245,11 +245,11 @@ def write_all(d: Path, df: pd.DataFrame, manifest: Mapping[str, Any],
 
 
 def render_all(d: Path, df: pd.DataFrame, manifest: Mapping[str, Any], *,
-               limit: int = MAX_PAGES) -> dict[Path, bytes]:
-    """The explorer pages of every run with snapshots, rendered but not written (for
-    ``write_report``, which writes them with the page, all or nothing)."""
-    return {explorer_path(d, r): render_explorer(df, manifest, d, r).encode("utf-8")
-            for r in runs_with_snapshots(d, df)[:limit]}
+               limit: int = MAX_PAGES) -> Iterator[tuple[Path, bytes]]:
+    """The explorer pages of every run with snapshots, rendered one at a time but not written
+    (``write_report`` stages them with the page, all or nothing)."""
+    for r in runs_with_snapshots(d, df)[:limit]:
+        yield explorer_path(d, r), render_explorer(df, manifest, d, r).encode("utf-8")
 
 
 __all__ = ["explorer_ids", "explorer_path", "render_all", "render_explorer",
