@@ -16,15 +16,18 @@ larger sweeps keep final parameters only.
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Mapping
+import zipfile
+import zlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from grokjax.options import SMALL_SWEEP, CheckpointOptions
-from grokjax.store import ResultsError, atomic_write_bytes, resolve_dir
+from grokjax.store import ResultsError, atomic_write_bytes, ensure_folder, resolve_dir
 
 __all__ = ["SMALL_SWEEP", "CheckpointOptions", "load_params", "save_params", "saved_steps"]
 
@@ -39,8 +42,7 @@ def save_params(results_dir: Path, run_id: str, by_step: Mapping[int, Mapping[st
               for name, w in _flat(params).items()}
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
-    folder = Path(results_dir) / "params"
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_folder(Path(results_dir) / "params", "parameter snapshots")
     atomic_write_bytes(_path(results_dir, run_id), buf.getvalue())
 
 
@@ -69,8 +71,27 @@ def saved_steps(results: str | Path, run_id: str) -> list[int]:
     path = _path(resolve_dir(results), run_id)
     if not path.is_file():
         return []
-    with np.load(path) as z:
+    with _open(path) as z:
         return sorted({int(k.split("/")[0]) for k in z.files})
+
+
+@contextlib.contextmanager
+def _open(path: Path) -> Iterator[Any]:
+    """``np.load`` of a params file, with a corrupt or unreadable file a ResultsError."""
+    try:
+        z = np.load(path)
+        steps = [int(k.split("/")[0]) for k in z.files]
+    except Exception as e:  # zipfile, numpy and OS errors: all mean the file is unusable
+        raise ResultsError(f"{path}: corrupt parameter file ({type(e).__name__}: {e}); delete "
+                           "it and re-run the sweep to train that run again") from None
+    if not steps:
+        raise ResultsError(f"{path}: corrupt parameter file (no arrays)")
+    with z:
+        try:
+            yield z
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+            raise ResultsError(f"{path}: corrupt parameter file ({type(e).__name__}: "
+                               f"{e})") from None
 
 
 def load_params(results: str | Path, run_id: str, step: int | None = None
@@ -80,7 +101,7 @@ def load_params(results: str | Path, run_id: str, step: int | None = None
     if not path.is_file():
         raise ResultsError(f"{path}: no parameters saved for run {run_id} (the sweep's "
                            "[checkpoints] table decides which runs keep them)")
-    with np.load(path) as z:
+    with _open(path) as z:
         steps = sorted({int(k.split("/")[0]) for k in z.files})
         if step is None:
             step = steps[-1]

@@ -150,9 +150,8 @@ def _classify(args) -> int:
     rule = phases.rule_from_options(options, source="command line")
     results = store.resolve_dir(args.results)
     with store.folder_lock(results):
-        n = store.rewrite_parts(results, lambda df: phases.classify_frame(df, rule))
         manifest.update(phase_rule=rule.name, phase_params=rule.params())
-        store.write_manifest(results, manifest)
+        n = store.rewrite_parts(results, lambda df: phases.classify_frame(df, rule), manifest)
     counts = store.load_results(results)["phase"].value_counts().to_dict()
     print(f"{results}: {n} runs re-labelled with the {rule.name} rule {rule.params()}: "
           + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))

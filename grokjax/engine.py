@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -17,7 +18,7 @@ from typing import Any
 
 import jax
 
-from grokjax import store
+from grokjax import phases, store
 from grokjax.distributed import Cluster, wait_for
 from grokjax.layout import check_resume
 from grokjax.options import EngineOptions
@@ -85,6 +86,28 @@ def _check_existing(out: Path, spec_hash: str, restart: bool) -> None:
                                  "rows. Use --restart to discard them, or another --out")
 
 
+def _same(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+def _prepare(out: Path, manifest: dict[str, Any], rule, restart: bool) -> None:
+    """Before training (and after every check that can fail): rows classified under the
+    sweep's current [phases] rule, temp files of killed writers removed, the manifest written.
+
+    Rows written under another rule are re-classified all or nothing, the new rule going into
+    the manifest with them, so rows, manifest and report never disagree about the rule."""
+    old = store.read_manifest(out) if (out / "manifest.json").is_file() else None
+    if old is not None and not restart and "last_run" in old:
+        manifest["last_run"] = old["last_run"]  # the last finished run's numbers, until the next
+    store.clean_temp(out)
+    if old is not None and store.part_files(out) and not _same(
+            (old.get("phase_rule"), old.get("phase_params")),
+            (manifest["phase_rule"], manifest["phase_params"])):
+        store.rewrite_parts(out, lambda df: phases.classify_frame(df, rule), manifest)
+    elif old is None or not _same(old, manifest):
+        store.write_manifest(out, manifest)
+
+
 class _Progress:
     """tqdm over model-steps, with runs done, runs/s and divergences; silent when quiet."""
 
@@ -150,12 +173,17 @@ def _run_sweep(spec: SweepSpec, runs: list[dict[str, Any]], out: str | Path | No
     out = Path(out) if out is not None else Path("results") / spec.name
     spec_hash = spec.spec_hash()
     t0 = time.perf_counter()
+    workers = resolved_workers(options)
+    budget = options.memory_budget or default_budget(workers)
+    plan = plan_chunks(runs, options, budget)  # an impossible budget fails before any write
     lock = ".lock" if cluster.is_leader else f".lock-p{cluster.process_id}"
     with store.folder_lock(out, lock):
         if cluster.is_leader:
             _check_existing(out, spec_hash, restart)
-            store.clean_temp(out)
-            store.write_manifest(out, manifest_for(spec, spec_hash, len(runs), rule))
+            done = store.done_run_ids(out)  # a corrupt part fails here, before any write
+            if not restart:
+                check_resume(out, plan, done)  # never mix float layouts in one folder
+            _prepare(out, manifest_for(spec, spec_hash, len(runs), rule), rule, restart)
         else:
             if restart:
                 raise store.ResultsError("--restart is only for process 0 of a multi-host "
@@ -163,11 +191,7 @@ def _run_sweep(spec: SweepSpec, runs: list[dict[str, Any]], out: str | Path | No
             wait_for(lambda: (out / "manifest.json").is_file()
                      and store.read_manifest(out).get("spec_hash") == spec_hash,
                      f"process 0 to prepare {out}", timeout_s=600)
-        done = store.done_run_ids(out)
-        workers = resolved_workers(options)
-        budget = options.memory_budget or default_budget(workers)
-        plan = plan_chunks(runs, options, budget)
-        check_resume(out, plan, done)  # never mix float layouts in one folder
+            done = store.done_run_ids(out)
         mine = _interleave_groups(plan, [i for i in cluster.share(len(plan))
                                          if any(r["run_id"] not in done for r in plan[i].runs)])
         todo = [r for i in mine for r in plan[i].runs if r["run_id"] not in done]
@@ -214,10 +238,10 @@ def _run_sweep(spec: SweepSpec, runs: list[dict[str, Any]], out: str | Path | No
             manifest["last_run"] = {**dataclasses.asdict(result), "out": str(out),
                                     "model_steps_per_s": result.model_steps_per_s}
             store.write_manifest(out, manifest)
-    if report and cluster.is_leader:
-        from grokjax.report import write_report
+        if report and cluster.is_leader:  # still under the lock: no --restart mid-report
+            from grokjax.report import write_report
 
-        write_report(out)
+            write_report(out)
     if not quiet:
         print(result.line(), file=sys.stderr)
     return result

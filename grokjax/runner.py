@@ -195,6 +195,7 @@ def execute_chunks(job: Job, chunks: Iterable[Chunk], *,
     out, ckpt, opts = Path(job.out), job.checkpoints, job.options
     buffer: list[pd.DataFrame] = []
     last_flush = time.perf_counter()
+    unsaved = 0  # runs of the chunk being saved (trained, not yet in the buffer)
 
     def flush() -> None:
         nonlocal last_flush
@@ -217,18 +218,33 @@ def execute_chunks(job: Job, chunks: Iterable[Chunk], *,
                              snapshot_runs=snap_runs, shared_data=chunk.shared_data)
         wall = time.perf_counter() - t0
         keep = np.flatnonzero(missing)
+        nonlocal unsaved
+        unsaved = len(keep)
         _save_params(out, chunk, keep, result, ckpt)
         rows = build_rows(job.sweep, job.spec_hash, chunk.static,
                           [chunk.runs[i] for i in keep], result.take(keep),
                           wall * len(keep) / len(chunk.runs), job.rule)
         buffer.append(rows)
+        unsaved = 0
         if (sum(len(b) for b in buffer) >= opts.flush_rows
                 or time.perf_counter() - last_flush >= opts.flush_seconds):
             flush()
         on_chunk(ChunkDone(chunk.index, len(keep), int(rows["diverged"].sum())))
 
+    error: store.ResultsError | None = None
     try:
         for chunk in chunks:
             train_one(chunk)
+    except store.ResultsError as e:  # e.g. the disk is full: still try to keep the buffer
+        error = e
     finally:
-        flush()  # buffered rows are whole chunks: keep them even if we are interrupted
+        try:
+            flush()  # buffered rows are whole chunks: keep them even if we are interrupted
+        except store.ResultsError as e:
+            error = error or e
+        if error is not None:
+            lost = unsaved + sum(len(b) for b in buffer)
+            raise store.WriteError(
+                f"{error}; {lost} trained run{'' if lost == 1 else 's'} could not be written "
+                "(rows already written are kept; running the sweep again trains the lost runs "
+                "again)") from None

@@ -19,7 +19,7 @@ import fcntl
 import json
 import os
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,11 @@ CURVE_FLOAT = pa.list_(pa.float32())
 
 class ResultsError(RuntimeError):
     """A results folder is missing, locked, inconsistent or unwritable (CLI: exit status 2)."""
+
+
+class WriteError(ResultsError):
+    """A file could not be written (full disk, read-only or blocked path); nothing already
+    written was changed."""
 
 
 def _arrow_type(name: str) -> pa.DataType | None:
@@ -78,13 +83,14 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _writable(folder: Path, what: str) -> None:
+def ensure_folder(folder: Path, what: str) -> None:
+    """Create ``folder`` if needed and check it is writable (else WriteError)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise ResultsError(f"{folder}: cannot create the results folder ({e.strerror})") from None
+        raise WriteError(f"{folder}: cannot create the folder ({e.strerror})") from None
     if not os.access(folder, os.W_OK):
-        raise ResultsError(f"{folder}: the results folder is not writable; cannot write {what}")
+        raise WriteError(f"{folder}: the results folder is not writable; cannot write {what}")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -100,15 +106,79 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         full = " (the disk is full)" if e.errno == errno.ENOSPC else ""
-        raise ResultsError(f"{path}: could not write{full}: {e.strerror}; nothing already "
+        raise WriteError(f"{path}: could not write{full}: {e.strerror}; nothing already "
                            "written was changed") from None
     _fsync_dir(path.parent)
+
+
+class Staged:
+    """Files written all or nothing: ``add`` writes each to a temp file at once (so only one
+    file's bytes are held in memory); leaving the ``staged()`` block renames them all into
+    place (renames need no space), and an exception removes every temp file and every folder
+    made for them -- nothing changed."""
+
+    def __init__(self) -> None:
+        self.files: list[tuple[Path, Path]] = []
+        self.made: list[Path] = []
+
+    def add(self, path: Path, data: bytes) -> None:
+        path = Path(path)
+        if path.is_dir():
+            raise WriteError(f"{path}: could not write: a folder is in the way; nothing was "
+                             "changed")
+        try:
+            for folder in reversed([path.parent, *path.parent.parents]):
+                if not folder.exists():
+                    folder.mkdir()
+                    self.made.append(folder)
+            tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
+            self.files.append((tmp, path))
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            full = " (the disk is full)" if e.errno == errno.ENOSPC else ""
+            raise WriteError(f"{path}: could not write{full}: {e.strerror}; nothing was "
+                             "changed") from None
+
+    def abort(self) -> None:
+        for tmp, _ in self.files:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        for folder in reversed(self.made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+    def commit(self) -> None:
+        for tmp, path in self.files:
+            os.replace(tmp, path)
+        for folder in {path.parent for _, path in self.files}:
+            _fsync_dir(folder)
+
+
+@contextlib.contextmanager
+def staged() -> Iterator[Staged]:
+    st = Staged()
+    try:
+        yield st
+    except BaseException:
+        st.abort()
+        raise
+    st.commit()
+
+
+def write_files(files: Iterable[tuple[Path, bytes]]) -> None:
+    """Write several files all or nothing (see ``Staged``)."""
+    with staged() as st:
+        for path, data in files:
+            st.add(path, data)
 
 
 def write_part(results_dir: Path, df: pd.DataFrame, tag: str = "p0") -> Path:
     """Write rows as a new part file, atomically.  Returns its path."""
     runs = Path(results_dir) / "runs"
-    _writable(runs, "result rows")
+    ensure_folder(runs, "result rows")
     table = to_arrow(df.reset_index(drop=True))
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     path = runs / f"part-{tag}-{stamp}-{uuid.uuid4().hex[:6]}.parquet"
@@ -176,26 +246,50 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise ResultsError(f"{p.parent}: no manifest.json; not a grokjax results folder")
     try:
-        return json.loads(p.read_text())
-    except json.JSONDecodeError as e:
-        raise ResultsError(f"{p}: corrupt manifest ({e})") from None
+        manifest = json.loads(p.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ResultsError(f"{p}: corrupt manifest ({e}); re-run the sweep with --restart, or "
+                           "restore the file") from None
+    except OSError as e:
+        raise ResultsError(f"{p}: cannot read the manifest ({e.strerror})") from None
+    if not isinstance(manifest, dict):
+        raise ResultsError(f"{p}: corrupt manifest (not a JSON object)")
+    return manifest
 
 
 def write_manifest(results_dir: Path, manifest: Mapping[str, Any]) -> None:
-    _writable(Path(results_dir), "manifest.json")
+    ensure_folder(Path(results_dir), "manifest.json")
     blob = json.dumps(manifest, indent=2, sort_keys=True, default=str).encode()
     atomic_write_bytes(Path(results_dir) / "manifest.json", blob)
 
 
-def rewrite_parts(results_dir: Path, fn) -> int:
-    """Apply ``fn(df) -> df`` to every part file in place (each replaced atomically)."""
+def rewrite_parts(results_dir: Path, fn, manifest: Mapping[str, Any] | None = None) -> int:
+    """Apply ``fn(df) -> df`` to every part file, all or nothing; then write ``manifest``.
+
+    Every part is read and transformed in memory first (a part that cannot be read raises
+    ResultsError with nothing changed), then all new parts are written to temp files, and only
+    then renamed over the old ones, the manifest last.  A failed temp write removes the temp
+    files written so far and changes nothing.
+    """
+    d = Path(results_dir)
+    new: list[tuple[Path, bytes]] = []
     n = 0
-    for part in part_files(results_dir):
-        df = pq.read_table(part).to_pandas()
+    for part in part_files(d):
+        try:
+            df = pq.read_table(part).to_pandas()
+        except (pa.ArrowInvalid, OSError) as e:
+            raise ResultsError(f"{part}: corrupt part file ({e}); nothing was changed. Move it "
+                               "away (its runs will be trained again) and run the command "
+                               "again") from None
         sink = pa.BufferOutputStream()
         pq.write_table(to_arrow(fn(df)), sink, compression="zstd")
-        atomic_write_bytes(part, sink.getvalue().to_pybytes())
+        new.append((part, sink.getvalue().to_pybytes()))
         n += len(df)
+    if manifest is not None:
+        ensure_folder(d, "manifest.json")
+        new.append((d / "manifest.json",
+                    json.dumps(manifest, indent=2, sort_keys=True, default=str).encode()))
+    write_files(new)
     return n
 
 
@@ -206,11 +300,13 @@ def clear_runs(results_dir: Path) -> None:
 
 def clean_temp(results_dir: Path) -> None:
     """Remove temp files left by a writer that was killed mid-write (never read as results)."""
-    for folder in (Path(results_dir), Path(results_dir) / "runs"):
+    d = Path(results_dir)
+    for folder in (d, d / "runs", d / "params", d / "explore"):
         if folder.is_dir():
             for tmp in folder.glob(".*.tmp"):
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
+                if tmp.is_file():
+                    with contextlib.suppress(OSError):
+                        tmp.unlink()
 
 
 @contextlib.contextmanager
@@ -220,7 +316,7 @@ def folder_lock(results_dir: Path, name: str = ".lock") -> Iterator[None]:
     flock is released by the kernel when the holder dies, so a killed sweep never leaves a
     stale lock behind.
     """
-    _writable(Path(results_dir), "the lock file")
+    ensure_folder(Path(results_dir), "the lock file")
     fd = os.open(Path(results_dir) / name, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:

@@ -20,6 +20,8 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from grokjax.store import ResultsError
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -77,6 +79,9 @@ def _worker_main(worker: int, core: int | None, work: WorkerJob, tasks, events) 
 
         events.put(("compiles", (COMPILES.programs, COMPILES.seconds)))
         events.put(("exit", worker))
+    except (OSError, ResultsError) as e:  # the folder cannot be written: one line, exit 2
+        events.put(("failed", f"worker {worker}: {e}"))
+        raise SystemExit(2) from None
     except BaseException as e:
         events.put(("error", f"worker {worker}: {type(e).__name__}: {e}\n"
                     + traceback.format_exc()))
@@ -122,6 +127,8 @@ def run_workers(n_workers: int, chunk_ids: Sequence[int], work: WorkerJob,
                 on_compiles(*value)
             elif kind == "exit":
                 running.discard(value)
+            elif kind == "failed":
+                raise ResultsError(value)
             elif kind == "error":
                 raise WorkerError(value)
     except KeyboardInterrupt:

@@ -29,13 +29,18 @@ from grokjax.report.axes import check_report_options, choose_axes
 from grokjax.report.explorer import write_explorer, write_explorers
 from grokjax.report.page import build, render_html, resolve_options
 from grokjax.report.results import load
+from grokjax.store import WriteError, atomic_write_bytes, staged
+
+
+def _png(vl_spec: Mapping[str, Any], scale: float = 2.0) -> bytes:
+    import vl_convert
+
+    return vl_convert.vegalite_to_png(vl_spec, scale=scale)
 
 
 def write_png(vl_spec: Mapping[str, Any], path: Path, scale: float = 2.0) -> Path:
-    """Render a Vega-Lite spec to ``path`` as PNG."""
-    import vl_convert
-
-    path.write_bytes(vl_convert.vegalite_to_png(vl_spec, scale=scale))
+    """Render a Vega-Lite spec to ``path`` as PNG (atomically)."""
+    atomic_write_bytes(path, _png(vl_spec, scale))
     return path
 
 
@@ -46,28 +51,34 @@ def write_report(results_dir: str | Path, *, x: str | None = None, y: str | None
 
     ``explorers``: also write the per-run explorer pages ``explore/RUN_ID.html`` of the runs
     with saved parameter snapshots (None: only for sweeps of at most 64 runs).  The phase
-    diagram links every run that has an explorer page.
+    diagram links every run that has an explorer page.  Everything is rendered in memory first
+    and then written all or nothing (a full disk or an unwritable folder changes no file).
     """
     d = Path(results_dir)
     df, manifest = load(d)
     opts = resolve_options(df, manifest, {"x": x, "y": y, "facet": facet})
     b = build(df, manifest, opts)
-    if explorers or (explorers is None and len(df) <= explorer.AUTO_MAX_RUNS):
-        try:
-            explorer.write_all(d, df, manifest)
-        except Exception as e:  # an explorer page never costs the report
-            if explorers:
+    with staged() as st:  # every file to a temp file first; renamed together at the end
+        pages: list[str] = []
+        if explorers or (explorers is None and len(df) <= explorer.AUTO_MAX_RUNS):
+            try:
+                for path, page in explorer.render_all(d, df, manifest):
+                    st.add(path, page)
+                    pages.append(path.stem)
+            except WriteError:  # the folder cannot be written: neither can the report
                 raise
-            warnings.warn(f"{d}: the run explorer pages were not written: {e}", stacklevel=2)
-    b["payload"]["explore"] = explorer.explorer_ids(d, df)
-    out = d / "index.html"
-    tmp = d / ".index.html.tmp"
-    tmp.write_text(render_html(df, manifest, _built=b), encoding="utf-8")
-    tmp.replace(out)
-    if png:
-        write_png(b["png_main"], d / "phase_diagram.png")
-        if b["have_curves"]:
-            write_png(b["png_curves"], d / "curves.png")
+            except Exception as e:  # an explorer page never costs the report
+                if explorers:
+                    raise
+                warnings.warn(f"{d}: the run explorer pages were not written: {e}",
+                              stacklevel=2)
+        b["payload"]["explore"] = sorted(set(explorer.explorer_ids(d, df)) | set(pages))
+        out = d / "index.html"
+        st.add(out, render_html(df, manifest, _built=b).encode("utf-8"))
+        if png:
+            st.add(d / "phase_diagram.png", _png(b["png_main"]))
+            if b["have_curves"]:
+                st.add(d / "curves.png", _png(b["png_curves"]))
     return out
 
 

@@ -24,7 +24,7 @@ import functools
 import html
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from grokjax.report.html import fill_page, json_for_script, page_script, to_vega
 from grokjax.report.results import is_null, load_or_raise, resolve_dir, rule_of
 from grokjax.report.runs import panels_for, run_static
 from grokjax.report.theme import BIT_COLORS, PHASE_COLORS, SIDE_COLORS
-from grokjax.store import ResultsError, atomic_write_bytes
+from grokjax.store import ResultsError, write_files
 
 EXPLORE_DIR = "explore"
 MAX_PAGES = 200  # write_explorers' default cap
@@ -202,13 +202,8 @@ def render_explorer(df: pd.DataFrame, manifest: Mapping[str, Any], results_dir: 
 
 
 def _write(d: Path, run_id: str, text: str) -> Path:
-    folder = d / EXPLORE_DIR
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ResultsError(f"{folder}: cannot create the folder ({e.strerror})") from None
-    path = folder / f"{run_id}.html"
-    atomic_write_bytes(path, text.encode("utf-8"))
+    path = d / EXPLORE_DIR / f"{run_id}.html"
+    write_files([(path, text.encode("utf-8"))])  # a failure leaves no folder or temp file
     return path
 
 
@@ -244,10 +239,18 @@ def write_explorers(results_dir: str | Path, run_ids: Iterable[str] | None = Non
 
 def write_all(d: Path, df: pd.DataFrame, manifest: Mapping[str, Any],
               run_ids: Iterable[str] | None = None, *, limit: int = MAX_PAGES) -> list[Path]:
-    """``write_explorers`` on results already loaded (``write_report`` uses it)."""
+    """``write_explorers`` on results already loaded."""
     ids = list(run_ids) if run_ids is not None else runs_with_snapshots(d, df)[:limit]
     return [_write(d, str(r), render_explorer(df, manifest, d, str(r))) for r in ids]
 
 
-__all__ = ["explorer_ids", "explorer_path", "render_explorer", "runs_with_snapshots",
-           "write_all", "write_explorer", "write_explorers"]
+def render_all(d: Path, df: pd.DataFrame, manifest: Mapping[str, Any], *,
+               limit: int = MAX_PAGES) -> Iterator[tuple[Path, bytes]]:
+    """The explorer pages of every run with snapshots, rendered one at a time but not written
+    (``write_report`` stages them with the page, all or nothing)."""
+    for r in runs_with_snapshots(d, df)[:limit]:
+        yield explorer_path(d, r), render_explorer(df, manifest, d, r).encode("utf-8")
+
+
+__all__ = ["explorer_ids", "explorer_path", "render_all", "render_explorer",
+           "runs_with_snapshots", "write_all", "write_explorer", "write_explorers"]

@@ -13,14 +13,13 @@ import pandas as pd
 
 from grokjax import phases, registry
 from grokjax.report.axes import order_values, value_key
-from grokjax.store import ResultsError, load_results, resolve_dir
+from grokjax.store import ResultsError, load_results, read_manifest, resolve_dir
 
 
 def load(results_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The runs table and the manifest of ``results/NAME``."""
     d = Path(results_dir)
-    mpath = d / "manifest.json"
-    manifest = json.loads(mpath.read_text()) if mpath.is_file() else {}
+    manifest = read_manifest(d) if (d / "manifest.json").is_file() else {}
     manifest.setdefault("sweep", d.name)
     load_manifest_plugins(manifest, d)
     df = load_results(d)
