@@ -157,27 +157,23 @@ class HParams:
         """Stack the per-run numbers of runs of one group (leading run axis)."""
         c0 = configs[0]
         sel = registry.select(c0["task"], c0.get("model"), c0["optimizer"], c0["reg"])
-        run_settings = [s for s in sel.settings if s.role == RUN] + [registry.TRAIN_SIZE]
-        f = np.dtype(dtype)
-        out = {}
-        for s in run_settings:
-            dt = f if s.array == "float" else np.dtype(s.array)
-            if s.type is bool:
-                dt = np.dtype(bool)
-            out[s.name] = jnp.asarray(np.array([c[s.name] for c in configs], dtype=dt))
-        return cls(out)
+        return cls({name: jnp.asarray(np.array([c[name] for c in configs], dtype=dt))
+                    for name, dt in _run_dtypes(sel, dtype).items()})
 
     @classmethod
     def placeholder(cls, static: Static) -> HParams:
         """Ones for every per-run number of ``static``'s components (shapes, not values)."""
-        sel = static.components
-        f = np.dtype(static.dtype)
-        out = {}
-        for s in [s for s in sel.settings if s.role == RUN] + [registry.TRAIN_SIZE]:
-            dt = np.dtype(bool) if s.type is bool else f if s.array == "float" else s.array
-            out[s.name] = jnp.ones((), dt)
-        return cls(out)
+        return cls({name: jnp.ones((), dt)
+                    for name, dt in _run_dtypes(static.components, static.dtype).items()})
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], dtype) -> HParams:
         return jax.tree.map(lambda x: x[0], cls.from_configs([config], dtype))
+
+
+def _run_dtypes(sel: registry.Selection, dtype) -> dict[str, np.dtype]:
+    """Each per-run number of a run's components (and train_size) -> its array dtype."""
+    f = np.dtype(dtype)
+    return {s.name: (np.dtype(bool) if s.type is bool else
+                     f if s.array == "float" else np.dtype(s.array))
+            for s in [s for s in sel.settings if s.role == RUN] + [registry.TRAIN_SIZE]}
