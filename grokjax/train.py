@@ -130,7 +130,10 @@ def train_step(static: Static, hp: HParams, data: Any, state: TrainState) -> Tra
     opt = make_optimizer(static, hp)
     loss, grads = jax.value_and_grad(train_loss)(state.params, static, data, hp)
     updates, opt_state = opt.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
+    params = optax.apply_updates(state.params, updates)  # keeps each parameter's dtype
+    # The run's numbers (hp) are in the run's dtype; a float32 parameter of a float64 run (a
+    # model's choice) must keep float32 moments, or the loop's state would change type.
+    opt_state = jax.tree.map(lambda n, o: n.astype(o.dtype), opt_state, state.opt_state)
     ok = jnp.isfinite(loss) & _all_finite(grads)
     keep = state.alive & ok
 

@@ -129,12 +129,17 @@ def test_reassociated_forward_equals_naive(inp, out, tie, shared):
     assert w_a.shape == (11, 6) and w_b.shape == (11, 6) and o.shape == (6, 11)
 
 
-def test_init_statistics_and_scale():
-    st = _static(p=67, hidden=24, embed=500)
+@pytest.mark.parametrize("init,linear_std", [("haiku", 0.8796), ("rescaled", 1.0)])
+def test_init_statistics_and_scale(init, linear_std):
+    """haiku: linear layers TruncatedNormal(1/sqrt(fan_in)) not rescaled (std 0.88/sqrt(fan_in),
+    cut at 2/sqrt(fan_in)); rescaled: std exactly 1/sqrt(fan_in).  Embeddings: sqrt(2/p)."""
+    st = _static(p=67, hidden=24, embed=500, init=init)
     params = init_modular(jax.random.key(1), st, 1.0, jnp.float32)
     assert abs(float(params["E"].std()) - np.sqrt(2 / 67)) < 0.01
-    assert abs(float(params["W_in"].std()) - 1 / np.sqrt(500)) < 0.003
-    assert abs(float(params["W_out"].std()) - 1 / np.sqrt(24)) < 0.02
+    assert abs(float(params["W_in"].std()) - linear_std / np.sqrt(500)) < 0.003
+    assert abs(float(params["W_out"].std()) - linear_std / np.sqrt(24)) < 0.02
+    cut = 2 * linear_std / 0.8796 / np.sqrt(500)
+    assert float(jnp.abs(params["W_in"]).max()) <= cut * (1 + 1e-5)
     big = init_modular(jax.random.key(1), st, 3.0, jnp.float32)
     np.testing.assert_allclose(big["W_in"], 3.0 * params["W_in"], rtol=1e-6)
 

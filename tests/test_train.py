@@ -152,7 +152,8 @@ cfg = resolve("modular", dict(p=11, hidden=8, embed=6, steps=100, log_every=50, 
 st = Static.from_config(cfg)
 r = jax.jit(train, static_argnums=0)(st, HParams.from_config(cfg, st.dtype))
 assert r.curves["train_loss"].dtype == jax.numpy.float64, r.curves["train_loss"].dtype
-assert r.state.params["E"].dtype == jax.numpy.float64
+assert r.state.params["E"].dtype == jax.numpy.float32  # the notebook's (embed_dtype)
+assert r.state.params["W_in"].dtype == jax.numpy.float64
 print("ok", float(r.curves["train_loss"][-1]))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

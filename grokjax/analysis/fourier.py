@@ -156,7 +156,7 @@ def top_k_share(norms_F: jax.Array, k: int = 4) -> jax.Array:
 
 def analysis_dtype(params: dict) -> Any:
     """float32 at least (never analyse in a narrower type than the DFT needs)."""
-    return jnp.promote_types(next(iter(jax.tree.leaves(params))).dtype, jnp.float32)
+    return jnp.promote_types(jnp.result_type(*jax.tree.leaves(params)), jnp.float32)
 
 
 def collapsed_view(params: dict, static: Any) -> tuple[jax.Array, jax.Array, jax.Array]:

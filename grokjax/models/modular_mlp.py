@@ -24,10 +24,12 @@ import numpy as np
 
 from grokjax.components import Model
 from grokjax.models.activations import ACTIVATION, ACTIVATIONS
-from grokjax.models.init import embed_init, linear_init
+from grokjax.models.init import haiku_linear, rescaled_linear, variance_scaling
 from grokjax.precision import full_precision
 from grokjax.registry import register
 from grokjax.settings import STATIC, Setting, positive
+
+LINEAR_INIT = {"haiku": haiku_linear, "rescaled": rescaled_linear}
 
 
 def circular_embedding(p: int, freqs, dtype=jnp.float32) -> jax.Array:
@@ -47,24 +49,42 @@ def embed_width(cfg: Any) -> int:
 
 
 def init_modular(key: jax.Array, cfg: Any, init_scale, dtype) -> dict:
-    """Parameters of the variant described by ``cfg`` (p, hidden, embed, input_side, ...)."""
+    """Parameters of the variant described by ``cfg`` (p, hidden, embed, input_side, ...).
+
+    ``init = "haiku"`` follows the notebook's dm-haiku defaults exactly: embeddings
+    ``VarianceScaling(2.0)`` over their first axis (p for E, E_a, E_b; d for the unembedding,
+    which the notebook stores d x p), linear layers ``TruncatedNormal(1/sqrt(fan_in))`` without
+    haiku's rescaling.  ``init = "rescaled"`` is grokjax's earlier rule (linear layers rescaled
+    to std exactly 1/sqrt(fan_in), the unembedding over p).  ``embed_dtype = "float32"`` keeps
+    the trained embeddings in float32 whatever the run's dtype, as ``hk.get_parameter`` does,
+    while the linear layers take the run's dtype as ``hk.Linear`` takes its input's.
+    """
     p, h, d = cfg.p, cfg.hidden, embed_width(cfg)
+    linear = LINEAR_INIT[cfg.init]
+    e_dtype = jnp.float32 if cfg.embed_dtype == "float32" else dtype
     keys = iter(jax.random.split(key, 8))
     params = {}
     if not cfg.fixed_embed:
         names = ("E",) if cfg.tie in ("tied", "input_tied") else ("E_a", "E_b")
         for name in names:
-            params[name] = embed_init(next(keys), p, (p, d), init_scale, dtype)
+            params[name] = variance_scaling(next(keys), p, (p, d), init_scale, e_dtype)
     if cfg.input_side == "factored":
         for name in ("W_in",) if cfg.shared_win else ("W_in_a", "W_in_b"):
-            params[name] = linear_init(next(keys), d, (d, h), init_scale, dtype)
+            params[name] = linear(next(keys), d, (d, h), init_scale, dtype)
     if cfg.output_side == "factored":
-        params["W_out"] = linear_init(next(keys), h, (h, d), init_scale, dtype)
+        params["W_out"] = linear(next(keys), h, (h, d), init_scale, dtype)
         if cfg.tie != "tied":
-            params["U"] = embed_init(next(keys), p, (p, d), init_scale, dtype)
+            u_fan_in = d if cfg.init == "haiku" else p
+            params["U"] = variance_scaling(next(keys), u_fan_in, (p, d), init_scale, e_dtype)
     else:
-        params["W_output"] = linear_init(next(keys), h, (h, p), init_scale, dtype)
+        params["W_output"] = linear(next(keys), h, (h, p), init_scale, dtype)
     return params
+
+
+def compute_dtype(params: dict) -> Any:
+    """The dtype the forward pass runs in: the widest parameter's (float32 embeddings are
+    upcast in a float64 model, as the notebook's float64 one-hot products do)."""
+    return jnp.result_type(*jax.tree.leaves(params))
 
 
 def _embeddings(params: dict, cfg: Any, dtype) -> tuple[jax.Array, jax.Array]:
@@ -72,14 +92,15 @@ def _embeddings(params: dict, cfg: Any, dtype) -> tuple[jax.Array, jax.Array]:
         e = circular_embedding(cfg.p, cfg.fixed_embed, dtype)
         return e, e
     if "E" in params:
-        return params["E"], params["E"]
-    return params["E_a"], params["E_b"]
+        e = params["E"].astype(dtype)
+        return e, e
+    return params["E_a"].astype(dtype), params["E_b"].astype(dtype)
 
 
 @full_precision
 def collapsed_view(params: dict, cfg: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
     """(W_input_a p x H, W_input_b p x H, W_output H x p): the model as two matrices."""
-    dtype = next(iter(params.values())).dtype
+    dtype = compute_dtype(params)
     e_a, e_b = _embeddings(params, cfg, dtype)
     if cfg.input_side == "factored":
         w_a = params.get("W_in", params.get("W_in_a"))
@@ -89,7 +110,7 @@ def collapsed_view(params: dict, cfg: Any) -> tuple[jax.Array, jax.Array, jax.Ar
     else:
         t_a_PxH, t_b_PxH = e_a, e_b
     if cfg.output_side == "factored":
-        u_PxD = params.get("U", e_a)
+        u_PxD = params["U"].astype(dtype) if "U" in params else e_a
         o_HxP = params["W_out"] @ u_PxD.T
     else:
         o_HxP = params["W_output"]
@@ -150,6 +171,15 @@ MODEL = register(Model(
                 " unembedding; untied: separate E_a, E_b and unembedding",
                 choices=("tied", "input_tied", "untied")),
         Setting("shared_win", bool, True, STATIC, "a and b share W_in (else W_in_a, W_in_b)"),
+        Setting("init", str, "haiku", STATIC,
+                "haiku: the notebook's dm-haiku defaults (linear layers TruncatedNormal("
+                "1/sqrt(fan_in)) not rescaled, actual std 0.88/sqrt(fan_in)); rescaled: linear "
+                "layers with std exactly 1/sqrt(fan_in) (grokjax before 2026-12)",
+                choices=tuple(LINEAR_INIT)),
+        Setting("embed_dtype", str, "float32", STATIC,
+                "float32: trained embeddings stay float32 in a float64 run (the notebook's "
+                "hk.get_parameter default); run: every parameter in the run's dtype",
+                choices=("float32", "run")),
         Setting("fixed_embed", list, [], STATIC,
                 "frequencies of a fixed circular embedding (empty: trained embedding)",
                 check=_freqs),

@@ -9,7 +9,7 @@ import jax
 
 from grokjax.components import Model
 from grokjax.models.activations import ACTIVATION, ACTIVATIONS
-from grokjax.models.init import linear_init
+from grokjax.models.init import rescaled_linear
 from grokjax.precision import full_precision
 from grokjax.registry import register
 from grokjax.settings import STATIC, Setting, positive
@@ -18,8 +18,8 @@ from grokjax.settings import STATIC, Setting, positive
 def init_parity(key: jax.Array, d_in: int, hidden: int, init_scale, dtype) -> dict:
     k_in, k_out = jax.random.split(key)
     return {
-        "W_in": linear_init(k_in, d_in, (d_in, hidden), init_scale, dtype),
-        "w_out": linear_init(k_out, hidden, (hidden,), init_scale, dtype),
+        "W_in": rescaled_linear(k_in, d_in, (d_in, hidden), init_scale, dtype),
+        "w_out": rescaled_linear(k_out, hidden, (hidden,), init_scale, dtype),
     }
 
 
