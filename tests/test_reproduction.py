@@ -98,12 +98,14 @@ def test_fully_collapsed_model_stays_far_below_factored(tmp_path):
 
 def test_main_model_memorizes_then_groks_in_float32_and_float64(tmp_path):
     """science.md 1: the tied factored model fits its training set within a few hundred steps
-    and reaches full test accuracy thousands of steps later. Quick variant of
-    sweeps/modadd_main.toml (both dtypes): p = 31 on all ordered pairs, half for training, embed
-    64, 10,000 steps, 1 seed."""
+    while test accuracy stays near chance, and reaches 90% test accuracy thousands of steps
+    later. Quick variant of sweeps/modadd_main.toml (both dtypes): p = 43 on the a <= b pairs,
+    60% for training, embed 64, 10,000 steps, 1 seed."""
     df = _quick("modadd_main", tmp_path)
     assert sorted(df["dtype"]) == ["float32", "float64"]
     assert not jax.config.read("jax_enable_x64")  # run_sweep restored the caller's setting
     for r in df.itertuples():
-        assert r.train_acc_step_90 <= 1000 and r.final_test_acc >= 0.99
-        assert r.grok_delay > 1000 and r.phase == "grok"
+        fit = r.train_acc_step_90
+        assert fit <= 1000
+        assert np.asarray(r.test_acc)[np.asarray(r.step) == fit][0] < 0.1  # memorized
+        assert r.test_acc_step_90 - fit >= 1000 and r.phase == "grok"
