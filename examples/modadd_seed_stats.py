@@ -27,6 +27,7 @@ import grokjax
 from grokjax.analysis import dft_basis, neuron_frequencies
 from grokjax.analysis.fourier import input_side_weights, key_frequencies_by_norm
 from grokjax.analysis.progress import KEY_CUTOFF, KEY_FRACTION
+from grokjax.curves import first_step
 from grokjax.phases import LossRule, classify_frame
 from grokjax.resolve import resolve_row
 from grokjax.static import Static
@@ -56,11 +57,6 @@ def median_ci(x: np.ndarray, n_boot: int = 2000) -> str:
     return f"{np.median(x):,.0f} [{lo:,.0f}, {hi:,.0f}]"
 
 
-def first_step(step: np.ndarray, acc: np.ndarray, threshold: float) -> float:
-    hit = np.flatnonzero(np.asarray(acc) >= threshold)
-    return float(step[hit[0]]) if len(hit) else np.nan
-
-
 def mechanism(results: str, row: pd.Series) -> tuple[list[int], list[int], list[int]]:
     """(key freqs by the cutoff rule, neurons per key freq by cutoff, by the norm rule)."""
     params = {k: np.asarray(v) for k, v in grokjax.load_params(results, row["run_id"]).items()}
@@ -82,8 +78,8 @@ def table(counts: Counter, total: int) -> str:
 def report(df: pd.DataFrame, results: str | None, label: str) -> None:
     n = len(df)
     step_L = np.asarray(df["step"].iloc[0])
-    grok_step = np.array([first_step(np.asarray(r["step"]), r["test_acc"], 0.9)
-                          for _, r in df.iterrows()])
+    steps_RxL = np.stack([np.asarray(v) for v in df["step"]])
+    grok_step = first_step(steps_RxL, np.stack([np.asarray(v) for v in df["test_acc"]]), 0.9)
     ok = ~np.isnan(grok_step)
     phases = classify_frame(df, LossRule())["phase"].value_counts().to_dict()
     print(f"\n### {label}: {n} runs, {int(step_L[-1]):,} steps")
@@ -93,8 +89,7 @@ def report(df: pd.DataFrame, results: str | None, label: str) -> None:
             print(f"  - by step {s:,}: {share(int(np.sum(grok_step <= s)), n)}")
     print(f"- loss rule (explorable): {table(Counter(phases), n)}")
     print(f"- step of 90% test accuracy, median [95%]: {median_ci(grok_step[ok])}")
-    tr = np.array([first_step(np.asarray(r["step"]), r["train_acc"], 0.9)
-                   for _, r in df.iterrows()])
+    tr = first_step(steps_RxL, np.stack([np.asarray(v) for v in df["train_acc"]]), 0.9)
     print(f"- step of 90% train accuracy: {np.nanmin(tr):,.0f}-{np.nanmax(tr):,.0f}")
     final = np.array([np.asarray(v)[-1] for v in df["test_acc"]])
     mem = ~ok
