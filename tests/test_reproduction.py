@@ -100,7 +100,7 @@ def test_main_model_memorizes_then_groks_in_float32_and_float64(tmp_path):
     """science.md 1: the tied factored model fits its training set within a few hundred steps
     while test accuracy stays near chance, and reaches 90% test accuracy thousands of steps
     later. Quick variant of sweeps/modadd_main.toml (both dtypes): p = 43 on the a <= b pairs,
-    60% for training, embed 64, 10,000 steps, 1 seed."""
+    60% for training, embed 64, 20,000 steps, 1 seed."""
     df = _quick("modadd_main", tmp_path)
     assert sorted(df["dtype"]) == ["float32", "float64"]
     assert not jax.config.read("jax_enable_x64")  # run_sweep restored the caller's setting
