@@ -9,12 +9,14 @@ from grokjax.analysis.fourier import (
     frequency_logits,
     frequency_norms,
     frequency_of_row,
+    has_token_tables,
     input_side_weights,
     key_frequencies,
     key_frequencies_by_norm,
     n_frequencies,
     neuron_frequencies,
     output_side_weights,
+    token_tables,
     top_k_share,
 )
 from grokjax.analysis.parity import bit_norms_D, relevant_weight_norms
@@ -38,6 +40,7 @@ __all__ = [
     "frequency_logits",
     "frequency_norms",
     "frequency_of_row",
+    "has_token_tables",
     "input_side_weights",
     "key_frequencies",
     "key_frequencies_by_norm",
@@ -49,5 +52,6 @@ __all__ = [
     "parity_snapshot",
     "progress_measures",
     "relevant_weight_norms",
+    "token_tables",
     "top_k_share",
 ]
