@@ -187,3 +187,18 @@ def test_golden_numbers_of_a_tiny_run():
 
 
 GOLDEN = [2.482612, 2.151057, 2.675941, 12.501281]  # measured 2026-12-02, CPU float32
+
+
+def test_neuron_frequencies_2d_on_hand_made_neurons():
+    """cos(2 pi k (a + b) / p) lives on frequency k alone (share 1); cos(k a) + cos(j b) splits
+    its variance evenly between k and j."""
+    from grokjax.analysis import neuron_frequencies_2d
+
+    p = 13
+    a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    w = 2 * np.pi / p
+    acts = np.stack([np.cos(w * 3 * (a + b)), np.sin(w * 5 * a) * np.cos(w * 5 * b) + 2,
+                     np.cos(w * 2 * a) + 0.5 * np.cos(w * 4 * b)], axis=-1)
+    freq, share = neuron_frequencies_2d(acts)
+    assert freq.tolist() == [3, 5, 2]
+    np.testing.assert_allclose(share, [1, 1, 0.8], rtol=1e-9)

@@ -19,6 +19,12 @@ from grokjax.analysis.fourier import (
     token_tables,
     top_k_share,
 )
+from grokjax.analysis.pairs import (
+    CLEAN_SHARE,
+    attention_grid,
+    neuron_frequencies_2d,
+    neuron_grid,
+)
 from grokjax.analysis.parity import bit_norms_D, relevant_weight_norms
 from grokjax.analysis.progress import (
     KEY_CUTOFF,
@@ -29,9 +35,11 @@ from grokjax.analysis.progress import (
 from grokjax.analysis.snapshots import largest_frequencies, modular_snapshot, parity_snapshot
 
 __all__ = [
+    "CLEAN_SHARE",
     "KEY_CUTOFF",
     "KEY_FRACTION",
     "NeuronFrequencies",
+    "attention_grid",
     "bit_norms_D",
     "collapsed_view",
     "dft_basis",
@@ -48,6 +56,8 @@ __all__ = [
     "modular_snapshot",
     "n_frequencies",
     "neuron_frequencies",
+    "neuron_frequencies_2d",
+    "neuron_grid",
     "output_side_weights",
     "parity_snapshot",
     "progress_measures",
