@@ -22,7 +22,7 @@ from grokjax.train import METRICS, init_state, make_data, minibatch_rows, train,
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "GROKJAX_QUIET": "1"}
 
-PARITY = dict(n=10, k=3, hidden=16, test_size=200, steps=200, log_every=50, batch_size=32)
+PARITY = dict(n=10, k=3, hidden=16, test_size=200, steps=100, log_every=25, batch_size=32)
 
 
 def _cfg(task="parity", **kw):
@@ -113,7 +113,7 @@ n = 8
 k = 2
 hidden = 8
 test_size = 64
-steps = 400
+steps = 200
 log_every = 50
 batch_size = 16
 [grid]

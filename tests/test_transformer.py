@@ -153,8 +153,7 @@ def _alone(cfg):
 
 def test_vmapped_transformer_runs_equal_each_run_alone():
     configs = [_cfg(seed=s, train_frac=f, weight_decay=wd, lr=lr)
-               for s, f, wd, lr in ((0, 0.3, 1.0, 1e-3), (1, 0.5, 0.1, 3e-3),
-                                    (2, 0.7, 0.0, 1e-3))]
+               for s, f, wd, lr in ((0, 0.3, 1.0, 1e-3), (1, 0.6, 0.1, 3e-3))]
     (static, members), = group_runs(configs, bucket_train_size=False).items()
     res = train_chunk(static, members, segment_steps=static.steps // 2)
     for i, cfg in enumerate(members):
