@@ -201,3 +201,17 @@ def test_neuron_frequencies_2d_on_hand_made_neurons():
     freq, share = neuron_frequencies_2d(acts)
     assert freq.tolist() == [3, 5, 2]
     np.testing.assert_allclose(share, [1, 1, 0.8], rtol=1e-9)
+
+
+@pytest.mark.parametrize("key,value,message", [
+    ("n_heads", 0, "must be > 0"), ("unembed", "shared", "allowed: one of 'untied', 'tied'"),
+    ("batch_size", -1, "must be >= 0"), ("warmup_steps", -2, "must be >= 0")])
+def test_bad_transformer_settings_are_one_line_errors(key, value, message):
+    from grokjax.errors import SpecError
+    from grokjax.spec import parse_spec
+
+    spec = {"sweep": {"name": "bad"}, "fixed": {**TINY, "task": "modular", key: value}}
+    with pytest.raises(SpecError) as e:
+        parse_spec(spec, source="bad.toml")
+    text = str(e.value)
+    assert "bad.toml" in text and key in text and message in text and "\n" not in text
