@@ -132,9 +132,11 @@ def test_warmup_scales_each_update_linearly():
     data = make_data(static, hp.data_seed)
     state = init_state(static, hp, data)
     from grokjax.train import train_loss
+    grad = jax.jit(jax.grad(train_loss), static_argnums=1)
+    step = jax.jit(train_step, static_argnums=0)
     for t in range(6):
-        grads = jax.grad(train_loss)(state.params, static, data, hp)
-        new = train_step(static, hp, data, state)
+        grads = grad(state.params, static, data, hp)
+        new = step(static, hp, data, state)
         for name, w in state.params.items():
             w = np.asarray(w)
             want = w - 0.1 * min(t / 4, 1) * (np.asarray(grads[name]) + 0.2 * w)
