@@ -58,6 +58,10 @@ work, the AdamW update and the log-step evaluation are not counted):
   (The PyTorch module's gather-first forward does more arithmetic; it is compared by
   model-steps/s, and its GFLOP/s is not shown.)
 
+The transformer (benchmarks/transformer.py): model-steps/s of one jitted model of
+``sweeps/transformer_cpu.toml`` and of ``transformer_main.toml`` (Nanda et al.'s), and its FLOP
+rate, counted analytically and by XLA's ``cost_analysis``; a second table.
+
 Targets are printed, never asserted: >= 8x PyTorch and >= 60 % of matmul on parity64, >= 6x
 PyTorch on modadd24.  Every call into grokjax is in grokjax_calls.py.
 """
@@ -80,6 +84,7 @@ from typing import Any
 from benchmarks import grokjax_calls
 from benchmarks.table import format_table
 from benchmarks.torch_ref import job_torch
+from benchmarks.transformer import format_rows, job_transformer
 from benchmarks.workloads import WORKLOADS
 
 RESULT_TAG = "GROKJAX_BENCH_RESULT "
@@ -181,7 +186,7 @@ def job_matmul(size: int, reps: int) -> dict[str, Any]:
 
 
 JOBS = {"grokjax": job_grokjax, "jit": job_jit, "torch": job_torch, "matmul": job_matmul,
-        "progress": job_progress}
+        "progress": job_progress, "transformer": job_transformer}
 
 
 def measure(kind: str, isolate: bool = True, **kw) -> dict[str, Any]:
@@ -232,11 +237,14 @@ class Plan:
     matmul_size: int = 4096
     matmul_reps: int = 3
     workers: int | None = None
+    transformer: tuple[str, ...] = ("cpu", "main")  # benchmarks/transformer.py configurations
+    transformer_steps: int = 200
 
 
 def quick_plan(workloads: list[str]) -> Plan:
     return Plan(workloads, runs=8, steps=200, jit_models=1, torch_models=1, torch_steps=100,
-                scaling_runs=(1, 16, 256), matmul_size=2048, matmul_reps=2)
+                scaling_runs=(1, 16, 256), matmul_size=2048, matmul_reps=2,
+                transformer_steps=50)
 
 
 def run_bench(plan: Plan, isolate: bool = True, log=None) -> dict[str, Any]:
@@ -270,6 +278,11 @@ def run_bench(plan: Plan, isolate: bool = True, log=None) -> dict[str, Any]:
                           workers=plan.workers) for n in plan.scaling_runs]
         errors = [p["error"] for p in points if "error" in p]
         results["scaling"] = {"error": errors[0]} if errors else {"points": points}
+    for config in plan.transformer:
+        log(f"transformer {config}: 1 model x {plan.transformer_steps} steps ...")
+        results.setdefault("transformer", []).append(
+            {"config": config, **measure("transformer", isolate, config=config,
+                                         steps=plan.transformer_steps, log_every=50)})
     return results
 
 
@@ -288,6 +301,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--only", help="comma-separated workloads: " + ",".join(WORKLOADS))
     ap.add_argument("--workers", type=int, help="EngineOptions.workers (if the engine has it)")
     ap.add_argument("--no-scaling", action="store_true", help="skip the run-count curve")
+    ap.add_argument("--transformer", help="comma-separated transformer configurations "
+                    "(cpu,main; 'none' skips them)")
     ap.add_argument("--json", metavar="PATH", help="also save the numbers as JSON")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     return ap.parse_args(argv)
@@ -316,6 +331,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan.workers = args.workers
     if args.no_scaling:
         plan.scaling_runs = ()
+    if args.transformer:
+        plan.transformer = tuple(c for c in args.transformer.split(",") if c and c != "none")
     t0 = time.perf_counter()
 
     def log(msg: str) -> None:
@@ -324,6 +341,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = run_bench(plan, log=log)
     results["total_s"] = time.perf_counter() - t0
     print(format_table(results))
+    if results.get("transformer"):
+        print("\n" + format_rows(results["transformer"]))
     print(f"\n(total {results['total_s']:.0f} s)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str))

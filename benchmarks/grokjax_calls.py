@@ -81,3 +81,22 @@ def one_model(task: str, fixed: dict[str, Any], progress: bool | None = None) ->
                 "is_train": np.array(d.rank_P) < cfg["train_size"]}
 
     return OneModel(cfg, hparams, compile_, data)
+
+
+def step_flops_xla(task: str, fixed: dict[str, Any]) -> float:
+    """XLA's FLOP count of one training step of the ``fixed`` settings (``cost_analysis`` of
+    the compiled ``grokjax.train.train_step``; every op, elementwise ones included)."""
+    import jax
+
+    import grokjax
+    from grokjax.train import init_state, make_data, train_step
+
+    cfg = grokjax.resolve(task, fixed, source="bench")
+    static = grokjax.Static.from_config(cfg)
+    hp = grokjax.HParams.from_config(cfg, static.dtype)
+    data = make_data(static, hp.data_seed)
+    state = init_state(static, hp, data)
+    compiled = jax.jit(train_step, static_argnums=0).lower(static, hp, data, state).compile()
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    return float(cost.get("flops", float("nan")))

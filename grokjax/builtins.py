@@ -2,5 +2,5 @@
 penalties) -- through the same ``grokjax.registry.register`` a user's plugin file calls."""
 
 from grokjax import optim  # noqa: F401
-from grokjax.models import constructed, modular_mlp, parity_mlp  # noqa: F401
+from grokjax.models import constructed, modular_mlp, parity_mlp, transformer  # noqa: F401
 from grokjax.tasks import modular, parity  # noqa: F401

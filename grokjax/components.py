@@ -87,8 +87,12 @@ class Model:
     inputs: the input kinds it accepts (``Task.inputs``; None: any).
     resolve(cfg, fail): cross-checks and derived values, as for tasks.
     views: optional analysis hooks by name -- ``"collapsed"``: (params, cfg) -> (W_input_a p x H,
-      W_input_b p x H, W_output H x p), used by the Fourier analysis, progress measures and the
-      explorer; ``"input_weights"``: (params, cfg) -> D x H first-layer weights per input feature.
+      W_input_b p x H, W_output H x p), the model as two matrices, used by the Fourier analysis,
+      progress measures and the explorer; ``"token_tables"``: the same shapes for a model whose
+      token tables do not compose into its logits (a transformer's W_E, W_U): the Fourier
+      analysis and panels without the logit waves; ``"attention"`` / ``"neurons"``: (params,
+      cfg, a_B, b_B) -> B x heads x positions / B x M, the explorer's attention and neuron
+      panels; ``"input_weights"``: (params, cfg) -> D x H first-layer weights per input feature.
     activation_width(cfg): hidden width of one example's activations (the memory estimate).
     defaults: defaults for settings the model does not own (they win over the task's).
     """

@@ -15,13 +15,28 @@ import optax
 
 from grokjax.components import Optimizer, Penalty
 from grokjax.registry import register
-from grokjax.settings import RUN, Setting, nonneg, positive, unit_open
+from grokjax.settings import RUN, STATIC, Setting, nonneg, positive, unit_open
 
 LR = Setting("lr", float, 1e-3, RUN, "learning rate", check=positive)
 BETA1 = Setting("beta1", float, 0.9, RUN, "Adam beta1", check=unit_open)
 BETA2 = Setting("beta2", float, 0.98, RUN, "Adam beta2", check=unit_open)
 EPS = Setting("eps", float, 1e-8, RUN, "Adam epsilon", check=positive)
 WEIGHT_DECAY = Setting("weight_decay", float, 1.0, RUN, "weight-decay strength", check=nonneg)
+WARMUP = Setting("warmup_steps", int, 0, STATIC,
+                 "linear learning-rate warm-up: update t (from 0) uses lr * min(t / "
+                 "warmup_steps, 1), so the first update has lr 0 (torch LambdaLR(min(step / 10, "
+                 "1)) in Nanda et al.'s train script is warmup_steps = 10); 0: constant lr",
+                 check=nonneg, id_at_default=False)
+
+
+def scale_by_lr(cfg: Any, hp: Any) -> optax.GradientTransformation:
+    """-lr times the updates, with the ``warmup_steps`` ramp (the penalty is scaled too, as in
+    torch's AdamW).  No warm-up keeps the plain transformation (and its empty state)."""
+    if not cfg.get("warmup_steps", 0):
+        return optax.scale_by_learning_rate(hp.lr)
+    n = cfg.warmup_steps
+    return optax.scale_by_schedule(
+        lambda count: -hp.lr * jnp.minimum(count.astype(hp.lr.dtype) / n, 1))
 
 
 def add_sign_decay(strength: jax.Array) -> optax.GradientTransformation:
@@ -43,17 +58,15 @@ register(Penalty("l1", "L1: adds weight_decay * sign(w)", (WEIGHT_DECAY,),
                  lambda cfg, hp: add_sign_decay(hp.weight_decay)))
 register(Optimizer(
     "adamw", "Adam with decoupled weight decay: update = -lr (adam + penalty'(w))",
-    (LR, BETA1, BETA2, EPS),
-    lambda cfg, hp, penalty: optax.chain(_adam(hp), penalty,
-                                         optax.scale_by_learning_rate(hp.lr))))
+    (LR, BETA1, BETA2, EPS, WARMUP),
+    lambda cfg, hp, penalty: optax.chain(_adam(hp), penalty, scale_by_lr(cfg, hp))))
 register(Optimizer(
     "adam", "Adam with the penalty's gradient added to the loss gradient first (the notebooks' "
-    "L1)", (LR, BETA1, BETA2, EPS),
-    lambda cfg, hp, penalty: optax.chain(penalty, _adam(hp),
-                                         optax.scale_by_learning_rate(hp.lr))))
+    "L1)", (LR, BETA1, BETA2, EPS, WARMUP),
+    lambda cfg, hp, penalty: optax.chain(penalty, _adam(hp), scale_by_lr(cfg, hp))))
 register(Optimizer(
-    "sgd", "plain gradient descent with the penalty in the gradient", (LR,),
-    lambda cfg, hp, penalty: optax.chain(penalty, optax.scale_by_learning_rate(hp.lr))))
+    "sgd", "plain gradient descent with the penalty in the gradient", (LR, WARMUP),
+    lambda cfg, hp, penalty: optax.chain(penalty, scale_by_lr(cfg, hp))))
 
 
 def make_optimizer(static: Any, hp: Any) -> optax.GradientTransformation:

@@ -50,7 +50,11 @@ CORE: tuple[Setting, ...] = (
             choices=_choices("optimizer")),
     Setting("reg", str, "l2", STATIC, "weight-decay penalty: l2 (w) or l1 (sign w)",
             choices=_choices("penalty")),
-    Setting("steps", int, 20_000, STATIC, "full-batch optimizer steps", check=positive),
+    Setting("steps", int, 20_000, STATIC, "optimizer steps", check=positive),
+    Setting("batch_size", int, 0, STATIC,
+            "examples per step, drawn without replacement among the run's train_size from a "
+            "key of (seed, step) (docs/extending.md); 0: full batch",
+            check=nonneg, id_at_default=False),
     Setting("log_every", int, 100, STATIC,
             "metrics are logged at step 0 and every log_every steps", check=positive),
     Setting("dtype", str, "float32", STATIC, "float type of parameters and arithmetic",

@@ -66,9 +66,38 @@ def per_example(static: Static, params: Any, inputs: Any, targets: Any
     return parts.task.loss(static, parts.model.apply(params, static, inputs), targets)
 
 
-def train_loss(params: Any, static: Static, data: Any, hp: HParams) -> jax.Array:
-    """Mean loss over the run's first ``hp.train_size`` rows of the padded train set."""
+# Stream of a run's minibatch keys: fold_in(fold_in(key(seed), BATCH_STREAM), step).  Init
+# uses key(seed) itself; folding in a constant first keeps the two streams apart.
+BATCH_STREAM = 0x6261
+
+
+def minibatch_rows(static: Static, hp: HParams, step: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(rows_B, use_B): the ``batch_size`` rows of step ``step``, distinct, drawn uniformly among
+    the run's first ``hp.train_size`` rows of the padded set, and which of them count (all,
+    unless batch_size > train_size: then every train row once).  A function of (seed, step)
+    only, so a resumed run or a run in any chunk draws the same batches."""
+    key = jax.random.fold_in(jax.random.fold_in(jax.random.key(hp.seed), BATCH_STREAM), step)
+    # One uniform number per row from (key, row), so a row's number does not depend on the
+    # padded length; rows past train_size (and past the padded set) never win.
+    n = max(static.train_pad, static.batch_size)
+    i_N = jnp.arange(n)
+    u_N = jax.vmap(lambda i: jax.random.uniform(jax.random.fold_in(key, i)))(i_N)
+    u_N = jnp.where(i_N < jnp.minimum(hp.train_size, static.train_pad), u_N, jnp.inf)
+    neg_u_B, rows_B = jax.lax.top_k(-u_N, static.batch_size)  # the smallest: a uniform subset
+    return jnp.minimum(rows_B, static.train_pad - 1), jnp.isfinite(neg_u_B)
+
+
+def train_loss(params: Any, static: Static, data: Any, hp: HParams,
+               step: jax.Array | None = None) -> jax.Array:
+    """Mean loss over the run's first ``hp.train_size`` rows of the padded train set, or, with
+    ``batch_size`` > 0, over the minibatch of step ``step`` (``minibatch_rows``)."""
     batch = static.components.task.train_batch(static, data, hp)
+    if static.get("batch_size", 0):
+        rows_B, use_B = minibatch_rows(static, hp, jnp.int32(0) if step is None else step)
+        inputs, targets = jax.tree.map(lambda x: x[rows_B], (batch.inputs, batch.targets))
+        loss_B, _ = per_example(static, params, inputs, targets)
+        return (jnp.sum(jnp.where(use_B, loss_B, 0))
+                / jnp.sum(use_B).astype(loss_B.dtype))
     loss_N, _ = per_example(static, params, batch.inputs, batch.targets)
     mask_N = jnp.arange(static.train_pad) < hp.train_size
     return jnp.sum(jnp.where(mask_N, loss_N, 0)) / hp.train_size.astype(loss_N.dtype)
@@ -125,10 +154,11 @@ def init_state(static: Static, hp: HParams, data: Any) -> TrainState:
 
 
 def train_step(static: Static, hp: HParams, data: Any, state: TrainState) -> TrainState:
-    """One full-batch step.  A non-finite loss or gradient freezes the run (nothing is lost:
-    the parameters stay at their last finite values, ``nan_step`` records the step)."""
+    """One step (full batch, or the step's minibatch).  A non-finite loss or gradient freezes
+    the run (nothing is lost: the parameters stay at their last finite values, ``nan_step``
+    records the step)."""
     opt = make_optimizer(static, hp)
-    loss, grads = jax.value_and_grad(train_loss)(state.params, static, data, hp)
+    loss, grads = jax.value_and_grad(train_loss)(state.params, static, data, hp, state.step)
     updates, opt_state = opt.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)  # keeps each parameter's dtype
     # The run's numbers (hp) are in the run's dtype; a float32 parameter of a float64 run (a

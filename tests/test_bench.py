@@ -41,7 +41,7 @@ def test_tiny_bench_fills_every_column(tmp_path):
     plan = bench.Plan(["parity64"], runs=1, steps=20, log_every=10, jit_models=1,
                       torch_models=1, torch_steps=20, scaling_runs=(1,), scaling_steps=20,
                       scaling_log_every=10, matmul_size=256, matmul_reps=1,
-                      workers=1)  # one in-process worker keeps the test short
+                      workers=1, transformer=())  # one in-process worker: a short test
     results = bench.run_bench(plan, isolate=False)
     for name in plan.workloads:
         for part in ("grokjax", "jit", "torch"):
@@ -87,3 +87,21 @@ def test_missing_torch_is_reported_in_the_column():
     assert row["torch steps/s"] == torch_ref.TORCH_MISSING and row["x torch"] == "-"
     assert row["x jit-1"] == "5.0x"
     assert "n/a (pip install torch==2.13.0)" in table.format_table(results)
+
+
+def test_transformer_flops_formula_and_xla_count():
+    from benchmarks import grokjax_calls, transformer
+
+    cfg = {**transformer.BASE, "p": 11, "train_frac": 0.5, "d_model": 8, "n_heads": 2,
+           "d_head": 4, "d_mlp": 16, "steps": 10, "log_every": 10}
+    n = transformer.n_train(cfg)
+    assert n == round(0.5 * 121)
+    per_ex = 2 * (2 * 3 * 2 * 4 + 2 * 4 * 8 + 2 * 8 * 16 + 8 * 11)
+    assert transformer.step_flops(cfg) == 3 * (n * per_ex + 3 * 2 * (12 + 3) * 8 * 2 * 4)
+    xla = grokjax_calls.step_flops_xla("modular", cfg)
+    # XLA counts every op of the real step (elementwise work and AdamW included): the same
+    # order as the matmul-only convention, never far below it
+    assert 0.5 * transformer.step_flops(cfg) < xla < 10 * transformer.step_flops(cfg)
+    row = {"config": "tiny", "n_train": n, "steps_per_s": 10.0, "step_flops": 1e6,
+           "step_flops_xla": xla, "gflops": 0.01, "gflops_xla": xla * 1e-8, "compile_s": 1.0}
+    assert "tiny" in transformer.format_rows([row])

@@ -206,3 +206,50 @@ def test_parity_page_from_saved_parameters(tmp_path):
     one = payload(write_explorer(d, rid1).read_text())
     assert one["steps"] == [2000] and len(one["par"]["snaps"]) == 1
     assert 'max="0"' in (d / "explore" / f"{rid1}.html").read_text()
+
+
+TINY_TX = {
+    "sweep": {"name": "tiny_tx", "seeds": 1},
+    "fixed": {"task": "modular", "model": "transformer", "p": 11, "d_model": 8, "n_heads": 2,
+              "d_head": 4, "d_mlp": 16, "steps": 60, "log_every": 20, "train_frac": 0.6},
+}
+
+
+def tiny_transformer(out: Path) -> Path:
+    """Train the 1-run transformer sweep TINY_TX into ``out`` (no report)."""
+    from grokjax.engine import run_sweep
+    from grokjax.options import EngineOptions
+
+    spec = parse_spec(TINY_TX, source="t.toml")
+    run_sweep(spec, out, options=EngineOptions(workers=1), quiet=True, report=False)
+    return Path(out)
+
+
+def test_transformer_page_has_tables_attention_and_neurons(tmp_path):
+    """The transformer's page: W_E / W_U tables and their DFT (token_tables view), no logit
+    waves (the tables are not the whole model), the attention of every pair and the neurons'
+    2D-Fourier frequencies -- each equal to grokjax.analysis on the saved parameters."""
+    import jax.numpy as jnp
+
+    from grokjax.analysis import attention_grid, neuron_frequencies_2d, neuron_grid
+    from grokjax.report.runs import panels_for
+
+    d = tiny_transformer(tmp_path / "tiny_tx")
+    row = load_results(d).iloc[0]
+    rid = str(row["run_id"])
+    static = run_static(row)
+    assert panels_for(static) == ("collapsed", "fourier", "attention", "neurons")
+    data = payload(write_explorer(d, rid).read_text())
+    assert data["mod"]["waves"] is False and "logits" not in data["specs"]
+    assert {"att", "nfreq", "w", "c", "fnorm", "star"} <= set(data["specs"])
+    params = {k: jnp.asarray(v) for k, v in load_params(d, rid).items()}
+    pr = data["pairs"]
+    assert (pr["p"], pr["heads"], pr["M"]) == (11, 2, 16)
+    att = f32(pr["snaps"][-1]["att"], (11, 22))
+    want = attention_grid(params, static)[..., 0]  # heads x a x b
+    np.testing.assert_allclose(att, want.transpose(1, 0, 2).reshape(11, 22), rtol=1e-5,
+                               atol=1e-6)
+    freq, _ = neuron_frequencies_2d(neuron_grid(params, static))
+    assert pr["snaps"][-1]["nfreq"] == freq.tolist()
+    np.testing.assert_allclose(f32(data["mod"]["snaps"][-1]["wa"], (11, 8)),
+                               np.asarray(params["W_E"])[:11], rtol=1e-6)

@@ -142,3 +142,32 @@ def test_phase_diagram_links_to_explorer_pages(session):
     page.wait_for_function("document.body.dataset.ready === '1' && !!window.grokjax.live",
                            timeout=20_000)
     assert blocked == [] and errors == [], (blocked, errors)
+
+
+def test_transformer_page_draws_attention_and_neuron_frequencies(session, tmp_path):
+    """The transformer's page draws offline: token tables and their DFT, the attention of
+    every pair (p x n_heads p cells) and the neuron-frequency bars (one count per neuron); no
+    logit waves; the step slider swaps the attention."""
+    from test_explorer import tiny_transformer
+
+    from grokjax.report import write_explorer
+    from grokjax.store import load_results
+
+    d = tiny_transformer(tmp_path / "tiny_tx")
+    rid = str(load_results(d)["run_id"].iloc[0])
+    path = write_explorer(d, rid)
+    _, context, errors, blocked = session  # one browser per module: the session's
+    page = _open(context, path)
+    assert page.evaluate("() => window.grokjax.views.logits === undefined")
+    assert len(_cells(page, "wa")) == 11 * 8 and len(_cells(page, "ca")) == 11 * 8
+    last = _cells(page, "att")
+    assert len(last) == 11 * 22 and all(0 <= v <= 1 for v in last)
+    bars = page.evaluate("() => window.grokjax.views.nfreq.data('nfreq')")
+    assert sum(b["n"] for b in bars) == 16
+    before = _updates(page)
+    page.evaluate("""() => { const el = document.getElementById("gx-step");
+      el.value = "0"; el.dispatchEvent(new Event("input", {bubbles: true})); }""")
+    page.wait_for_function(f"Number(document.body.dataset.updates || 0) > {before}",
+                           timeout=10_000)
+    assert not np.allclose(_cells(page, "att"), last)
+    assert blocked == [] and errors == [], (blocked, errors)

@@ -109,3 +109,23 @@ def test_main_model_memorizes_then_groks_in_float32_and_float64(tmp_path):
         assert fit <= 1000
         assert np.asarray(r.test_acc)[np.asarray(r.step) == fit][0] < 0.1  # memorized
         assert r.test_acc_step_90 - fit >= 1000 and r.phase == "grok"
+
+
+def test_transformer_fits_first_then_generalizes_with_a_sparse_embedding(tmp_path):
+    """science.md 7 (Nanda et al.): the one-layer transformer fits its training pairs first,
+    reaches 90% test accuracy hundreds of steps later, and its embedding concentrates on a few
+    frequencies.  [quick] of sweeps/transformer_cpu.toml: p = 31, d_model 32, 60% train,
+    2,000 full-batch steps, 1 seed (measured: train >= 0.9 at step 300, test at 1,100; by
+    the accuracy rule's 10^3-step delay this is "generalize", not "grok")."""
+    df = _quick("transformer_cpu", tmp_path)
+    r = df.iloc[0]
+    assert r.final_train_acc == 1.0 and r.final_test_acc >= 0.95
+    assert r.test_acc_step_90 - r.train_acc_step_90 >= 500
+    steps = np.asarray(r.step)
+    at_fit = int(np.flatnonzero(steps == r.train_acc_step_90)[0])
+    # When it fits, test accuracy is at most the mirror plateau: ~60% of the test pairs (b, a)
+    # have their mirror (a, b) in a 60% training set, and a + b = b + a is learnt first
+    # (docs/reproduction.md); measured 0.59 at the fit step, 0.99 at the end.
+    assert np.asarray(r.test_acc)[at_fit] < 0.7
+    top4 = np.asarray(r.top4_share_in)
+    assert top4[-1] > 2 * top4[0] and top4[-1] > 0.7

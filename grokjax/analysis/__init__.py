@@ -9,13 +9,21 @@ from grokjax.analysis.fourier import (
     frequency_logits,
     frequency_norms,
     frequency_of_row,
+    has_token_tables,
     input_side_weights,
     key_frequencies,
     key_frequencies_by_norm,
     n_frequencies,
     neuron_frequencies,
     output_side_weights,
+    token_tables,
     top_k_share,
+)
+from grokjax.analysis.pairs import (
+    CLEAN_SHARE,
+    attention_grid,
+    neuron_frequencies_2d,
+    neuron_grid,
 )
 from grokjax.analysis.parity import bit_norms_D, relevant_weight_norms
 from grokjax.analysis.progress import (
@@ -27,9 +35,11 @@ from grokjax.analysis.progress import (
 from grokjax.analysis.snapshots import largest_frequencies, modular_snapshot, parity_snapshot
 
 __all__ = [
+    "CLEAN_SHARE",
     "KEY_CUTOFF",
     "KEY_FRACTION",
     "NeuronFrequencies",
+    "attention_grid",
     "bit_norms_D",
     "collapsed_view",
     "dft_basis",
@@ -38,6 +48,7 @@ __all__ = [
     "frequency_logits",
     "frequency_norms",
     "frequency_of_row",
+    "has_token_tables",
     "input_side_weights",
     "key_frequencies",
     "key_frequencies_by_norm",
@@ -45,9 +56,12 @@ __all__ = [
     "modular_snapshot",
     "n_frequencies",
     "neuron_frequencies",
+    "neuron_frequencies_2d",
+    "neuron_grid",
     "output_side_weights",
     "parity_snapshot",
     "progress_measures",
     "relevant_weight_norms",
+    "token_tables",
     "top_k_share",
 ]

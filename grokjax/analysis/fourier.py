@@ -169,16 +169,37 @@ def collapsed_view(params: dict, static: Any) -> tuple[jax.Array, jax.Array, jax
     return view(params, static)
 
 
+TABLE_VIEWS = ("collapsed", "token_tables")
+
+
+def has_token_tables(model: Any) -> bool:
+    """Whether a model offers p-row token tables for the Fourier analysis: its ``collapsed``
+    view, or a ``token_tables`` view (same shapes, e.g. a transformer's W_E and W_U, which do
+    not compose into the logits as act(W_a[a] + W_b[b]) W_output)."""
+    return any(v in model.views for v in TABLE_VIEWS)
+
+
+def token_tables(params: dict, static: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(input table of a p x H, of b p x H, output table H x p): the ``collapsed`` view, else
+    the ``token_tables`` view."""
+    views = static.components.model.views
+    for name in TABLE_VIEWS:
+        if name in views:
+            return views[name](params, static)
+    raise ValueError(f"model {static.model!r} has no p x H token tables (a 'collapsed' or "
+                     "'token_tables' view); the Fourier analysis needs one")
+
+
 def input_side_weights(params: dict, static: Any) -> jax.Array:
     """W_input (p x H), or 2 x p x H when a and b have different tables."""
-    t_a_PxH, t_b_PxH, _ = collapsed_view(params, static)
+    t_a_PxH, t_b_PxH, _ = token_tables(params, static)
     # collapsed_view returns the same object when a and b share E and W_in (trace-time identity)
     return t_a_PxH if t_a_PxH is t_b_PxH else jnp.stack([t_a_PxH, t_b_PxH])
 
 
 def output_side_weights(params: dict, static: Any) -> jax.Array:
     """W_output^T (p x H): output-side weights with the token axis first."""
-    return collapsed_view(params, static)[2].T
+    return token_tables(params, static)[2].T
 
 
 @full_precision

@@ -14,6 +14,7 @@ import numpy as np
 
 from grokjax.analysis.fourier import (
     dft_basis,
+    has_token_tables,
     input_side_weights,
     key_frequencies,
     key_frequencies_by_norm,
@@ -42,12 +43,12 @@ def final_key_frequencies(params: dict, static: Any, rule: str = "norm",
     """Host side: the input-side key frequencies (ascending ints in 1..K) of one run's params.
 
     ``rule`` = "norm" (default, scale-free, as ``n_key_freqs_norm``) or "cutoff" (the explorable's
-    rule, as ``n_key_freqs``).  Empty for a model without a collapsed p x H view and for even p.
+    rule, as ``n_key_freqs``).  Empty for a model without p-row token tables and for even p.
     """
     if rule not in ("norm", "cutoff"):
         raise ValueError(f"rule = {rule!r}; allowed: 'norm' or 'cutoff'")
     p = static.get("p")
-    if p is None or p % 2 == 0 or "collapsed" not in static.components.model.views:
+    if p is None or p % 2 == 0 or not has_token_tables(static.components.model):
         return np.zeros(0, np.int64)
     f_PxP = dft_basis(p, jnp.promote_types(static.jnp_dtype, jnp.float32))
     w = input_side_weights(params, static)

@@ -13,18 +13,19 @@ from typing import Any
 import numpy as np
 
 from grokjax.analysis.fourier import (
-    collapsed_view,
     dft_basis,
     frequency_norms,
     input_side_weights,
     neuron_frequencies,
+    token_tables,
 )
 from grokjax.analysis.parity import bit_norms_D
 from grokjax.analysis.progress import KEY_FRACTION
 
 
 def modular_snapshot(params: Mapping[str, np.ndarray], static: Any) -> dict[str, Any]:
-    """Collapsed weights, their DFT and the neurons' frequencies at one snapshot (numpy).
+    """Token tables (the collapsed weights, or a model's ``token_tables``), their DFT and the
+    neurons' frequencies at one snapshot (numpy).
 
     Always ``wa``, ``wb`` (None when a and b share the table), ``wo`` (W_output^T), all p x H,
     and ``dft``.  For odd p >= 3 (``dft`` True) also the DFT coefficients ``ca``, ``cb``, ``co``
@@ -34,7 +35,7 @@ def modular_snapshot(params: Mapping[str, np.ndarray], static: Any) -> dict[str,
     then by angle.
     """
     params = {k: np.asarray(v) for k, v in params.items()}
-    ta, tb, o = collapsed_view(params, static)
+    ta, tb, o = token_tables(params, static)
     two = ta is not tb
     ta, tb, o = (np.asarray(x, np.float64) for x in (ta, tb, o))
     out: dict[str, Any] = {"wa": ta, "wb": tb if two else None, "wo": o.T}  # all p x H

@@ -21,7 +21,7 @@
     for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i);
     return new Float32Array(u.buffer);
   }
-  const M = D.mod, P = D.par, SN = (M || P).snaps;
+  const M = D.mod, P = D.par, PR = D.pairs, SN = (M || P).snaps;
   const ARRAYS = ["wa", "wb", "wo", "ca", "cb", "co", "win", "wout"];
   const decoded = new Map();
   function snap(i) {
@@ -274,6 +274,44 @@
   const bitNowRows = (s) => s.bits.map((v, d) => ({ bit: d, label: "x" + d,
     group: bitGroup(d), v }));
 
+  // ---- pairs: attention over the grid, neuron frequencies -----------------------------------
+  const attDecoded = new Map();
+  function attOf(i) {
+    if (!attDecoded.has(i)) attDecoded.set(i, f32(PR.snaps[i].att));
+    return attDecoded.get(i);
+  }
+  function attRows(arr) {
+    const p = PR.p, n = PR.heads * p, out = new Array(p * n);
+    let j = 0;
+    for (let a = 0; a < p; a++) {
+      for (let c = 0; c < n; c++) {
+        out[j++] = { x: c, y: a, v: arr[a * n + c], neuron: "head " + Math.floor(c / p) };
+      }
+    }
+    return out;
+  }
+  function nfreqRows(i) {
+    const s = PR.snaps[i], counts = new Map();
+    s.nfreq.forEach((k, m) => {
+      const clean = s.nshare[m] >= PR.clean ? "explained" : "mixed";
+      const key = k + "|" + clean;
+      counts.set(key, (counts.get(key) || 0) + 1);
+    });
+    return Array.from(counts, ([key, n]) => {
+      const [k, clean] = key.split("|");
+      return { k: Number(k), clean, n };
+    });
+  }
+  async function drawPairs() {
+    if (views.att) {
+      put(views.att, "cells", attRows(attOf(state.i)));
+      views.att.signal("m", 1).signal("ord", Array.from({ length: PR.heads * PR.p },
+        (_, c) => c % PR.p));
+      await views.att.runAsync();
+    }
+    if (views.nfreq) { put(views.nfreq, "nfreq", nfreqRows(state.i)); await views.nfreq.runAsync(); }
+  }
+
   // ---- updates -------------------------------------------------------------------------------
   async function drawWeights() {
     const s = snap(state.i), ord = neuronOrder(s);
@@ -309,6 +347,7 @@
     if (views.fnorm) { put(views.fnorm, "fnorm", fnormRows(s)); await views.fnorm.runAsync(); }
     if (views.bits) { put(views.bits, "bitnow", bitNowRows(s)); await views.bits.runAsync(); }
     for (const v of [views.curves, views.progress]) if (v) await v.runAsync();
+    await drawPairs();
     await drawLogits();
     document.body.dataset.step = String(step);
     document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
@@ -399,7 +438,7 @@
         views.fnorm = await makeView(S.fnorm, "#gx-fnorm");
         views.fnorm.signal("keys", M.key);
         views.star = await makeView(S.star, "#gx-star");
-        views.logits = await makeView(S.logits, "#gx-logits");
+        if (M.waves) views.logits = await makeView(S.logits, "#gx-logits");
       }
     } else {
       views.win = await makeView(S.w, "#gx-win", "canvas");
@@ -407,6 +446,8 @@
       views.bits = await makeView(S.bits, "#gx-bits");
       put(views.bits, "bits", bitRows());
     }
+    if (S.att) views.att = await makeView(S.att, "#gx-att", "canvas");
+    if (S.nfreq) views.nfreq = await makeView(S.nfreq, "#gx-nfreq");
     initControls();
     await setStep(state.i);
     window.grokjax = { D, views, state, snap, setStep, setPair, logits, answer };

@@ -37,11 +37,12 @@ from grokjax.report.explorer_data import (
     PROGRESS_LABELS,
     curves_payload,
     modular_payload,
+    pairs_payload,
     parity_payload,
 )
 from grokjax.report.explorer_html import ORDER_CONTROL, footer_html, header_html, sections_html
 from grokjax.report.explorer_specs import bits_spec, curves_spec, heatmap_spec, progress_spec
-from grokjax.report.fourier_specs import fnorm_spec, logits_spec, star_spec
+from grokjax.report.fourier_specs import fnorm_spec, logits_spec, nfreq_spec, star_spec
 from grokjax.report.html import fill_page, json_for_script, page_script, to_vega, vega_bundle
 from grokjax.report.results import is_null, load_or_raise, resolve_dir, rule_of
 from grokjax.report.runs import panels_for, run_static
@@ -82,7 +83,8 @@ def explorer_ids(results_dir: str | Path, df: pd.DataFrame | None = None) -> lis
 # ---------------------------------------------------------------------------------------------
 
 _BUILDERS = {"curves": curves_spec, "progress": progress_spec, "heatmap": heatmap_spec,
-             "star": star_spec, "fnorm": fnorm_spec, "logits": logits_spec, "bits": bits_spec}
+             "star": star_spec, "fnorm": fnorm_spec, "logits": logits_spec, "bits": bits_spec,
+             "nfreq": nfreq_spec}
 
 
 @functools.lru_cache(maxsize=64)
@@ -99,13 +101,15 @@ def _cell(n: int, target: float, lo: float, hi: float) -> float:
 
 
 def chart_specs(panels: tuple[str, ...], mod: Mapping[str, Any] | None,
-                par: Mapping[str, Any] | None, n_measures: int) -> dict[str, Any]:
+                par: Mapping[str, Any] | None, n_measures: int,
+                pairs: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The compiled Vega spec of every chart of a page, by the id its script knows them by."""
     specs: dict[str, Any] = {"curves": _vega("curves")}
     if "collapsed" in panels:
         assert mod is not None
         p, h = mod["p"], mod["H"]
-        tok = {"row_labels": None, "y_title": "token", "x_title": "neuron",
+        tok = {"row_labels": None, "y_title": "token",
+               "x_title": "neuron" if mod.get("waves", True) else "column",
                "cell_w": _cell(h, 300, 5, 16), "cell_h": _cell(p, 330, 3, 14),
                "strip": "fourier" in panels}
         specs["w"] = _vega("heatmap", n_rows=p, n_cols=h, **tok)
@@ -117,8 +121,19 @@ def chart_specs(panels: tuple[str, ...], mod: Mapping[str, Any] | None,
                 "legend_title": "coef.", "dft_keys": True})
             specs["star"] = _vega("star")
             specs["fnorm"] = _vega("fnorm", k_max=mod["K"])
+        if "waves" in panels:
             groups = len(mod["key"]) + 2
             specs["logits"] = _vega("logits", columns=math.ceil(groups / math.ceil(groups / 4)))
+    if "attention" in panels:
+        assert pairs is not None
+        p, n = pairs["p"], pairs["heads"] * pairs["p"]
+        specs["att"] = _vega("heatmap", n_rows=p, n_cols=n, row_labels=None, y_title="a",
+                             x_title="b (one block per head)", cell_w=_cell(n, 760, 1.5, 8),
+                             cell_h=_cell(p, 300, 2, 8), strip=False,
+                             legend_title="attention to a")
+    if "neurons" in panels:
+        assert pairs is not None
+        specs["nfreq"] = _vega("nfreq", k_max=pairs["K"])
     if "bits" in panels:
         assert par is not None
         n, h = par["n"], par["H"]
@@ -171,7 +186,11 @@ def render_explorer(df: pd.DataFrame, manifest: Mapping[str, Any], results_dir: 
     mod = par = None
     if "collapsed" in panels:
         mod = modular_payload(row, static, [modular_snapshot(s, static) for s in snaps], steps,
-                              fourier="fourier" in panels)
+                              fourier="fourier" in panels, waves="waves" in panels)
+    pairs = None
+    if "attention" in panels or "neurons" in panels:
+        pairs = pairs_payload(static, snaps, steps, attention="attention" in panels,
+                              neurons="neurons" in panels)
     if "bits" in panels:
         par = parity_payload(static, snaps, steps)
     curves = curves_payload(row, floor)
@@ -183,7 +202,8 @@ def render_explorer(df: pd.DataFrame, manifest: Mapping[str, Any], results_dir: 
     payload = {
         "run_id": str(run_id), "task": static.task, "phase": phase,
         "steps": [int(s) for s in steps], "curves": curves, "labels": PROGRESS_LABELS,
-        "mod": mod, "par": par, "specs": chart_specs(panels, mod, par, len(measures)),
+        "mod": mod, "par": par, "pairs": pairs,
+        "specs": chart_specs(panels, mod, par, len(measures), pairs),
         "colors": {"side": SIDE_COLORS, "bits": BIT_COLORS, "phase": PHASE_COLORS},
     }
     e = html.escape
@@ -192,7 +212,7 @@ def render_explorer(df: pd.DataFrame, manifest: Mapping[str, Any], results_dir: 
         "TITLE": e(f"{name} · run {run_id}"),
         "HEADER": header_html(row, run_id, name, phase, len(steps), varying,
                               mod["key"] if mod is not None else None),
-        "SECTIONS": sections_html(panels, mod),
+        "SECTIONS": sections_html(panels, mod, pairs),
         "ORDER": ORDER_CONTROL if "fourier" in panels else "",
         "NSNAP": str(len(steps) - 1), "FOOTER": footer_html(row, d, run_id, len(steps)),
         "VERSION": e(str(ver or "")), "PREFIX": "gx", "BUNDLE": vega_bundle(),

@@ -10,7 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from grokjax.analysis import largest_frequencies, parity_snapshot
+from grokjax.analysis import (
+    CLEAN_SHARE,
+    attention_grid,
+    largest_frequencies,
+    neuron_frequencies_2d,
+    neuron_grid,
+    parity_snapshot,
+)
 from grokjax.report.results import is_null
 
 MAX_STAR_PANELS = 8
@@ -56,14 +63,15 @@ def key_freqs(row: Mapping[str, Any], last: Mapping[str, Any], p: int) -> list[i
 
 
 def modular_payload(row: Mapping[str, Any], static: Any, snaps: list[dict[str, Any]],
-                    steps: Sequence[int], fourier: bool) -> dict[str, Any]:
-    """The collapsed weights of every snapshot (``modular_snapshot``s), with their DFT data
-    when ``fourier``."""
+                    steps: Sequence[int], fourier: bool, waves: bool = True) -> dict[str, Any]:
+    """The token tables of every snapshot (``modular_snapshot``s), with their DFT data when
+    ``fourier``; ``waves``: the tables are the collapsed model (the page draws logit waves)."""
     last = snaps[-1]
     p, h = last["wa"].shape
     payload: dict[str, Any] = {
         "p": p, "H": h, "K": (p - 1) // 2 if fourier else 0, "op": static.op,
         "act": static.activation, "two": last["wb"] is not None, "dft": fourier,
+        "waves": bool(waves and fourier),
         "key": key_freqs(row, last, p) if fourier else [], "snaps": []}
     keys = payload["key"]
     for step, s in zip(steps, snaps, strict=True):
@@ -80,6 +88,28 @@ def modular_payload(row: Mapping[str, Any], static: Any, snaps: list[dict[str, A
                      norm_in=rounded(s["norm_in"]), norm_out=rounded(s["norm_out"]))
         payload["snaps"].append(d)
     return payload
+
+
+def pairs_payload(static: Any, snaps: list[Mapping[str, np.ndarray]], steps: Sequence[int],
+                  attention: bool, neurons: bool) -> dict[str, Any]:
+    """Per snapshot: ``att`` (p x n_heads·p, base64: the readout position's attention to token
+    a for every pair, one p x p block per head) and the MLP neurons' 2D-Fourier frequencies
+    ``nfreq`` and explained shares ``nshare`` (``grokjax.analysis.pairs``)."""
+    p = static.p
+    out: dict[str, Any] = {"p": p, "K": (p - 1) // 2, "heads": 0, "M": 0,
+                           "clean": CLEAN_SHARE, "snaps": []}
+    for step, params in zip(steps, snaps, strict=True):
+        d: dict[str, Any] = {"step": int(step)}
+        if attention:
+            att = attention_grid(params, static)[..., 0]  # heads x p x p: weight on token a
+            out["heads"] = int(att.shape[0])
+            d["att"] = b64_f32(att.transpose(1, 0, 2).reshape(p, -1))
+        if neurons:
+            freq, share = neuron_frequencies_2d(neuron_grid(params, static))
+            out["M"] = int(freq.size)
+            d.update(nfreq=freq.tolist(), nshare=rounded(share, 3))
+        out["snaps"].append(d)
+    return out
 
 
 def parity_payload(static: Any, snaps: list[Mapping[str, np.ndarray]], steps: Sequence[int]
@@ -115,4 +145,4 @@ def curves_payload(row: Mapping[str, Any], floor: float) -> dict[str, Any]:
 
 
 __all__ = ["MAX_STAR_PANELS", "PROGRESS_LABELS", "b64_f32", "curves_payload", "key_freqs",
-           "modular_payload", "parity_payload", "rounded", "stored_key_freqs"]
+           "modular_payload", "pairs_payload", "parity_payload", "rounded", "stored_key_freqs"]

@@ -72,19 +72,39 @@ def footer_html(row: Mapping[str, Any], d: Path, run_id: str, n_steps: int) -> s
             "(<code>params/" + e(str(run_id)) + ".npz</code>). " + self_contained_note())
 
 
-def sections_html(panels: Sequence[str], mod: Mapping[str, Any] | None) -> str:
+def sections_html(panels: Sequence[str], mod: Mapping[str, Any] | None,
+                  pairs: Mapping[str, Any] | None = None) -> str:
     """The task-specific sections of the page, one set per panel of ``panels``."""
     out = ""
     if "collapsed" in panels:
         assert mod is not None
         out += collapsed_sections(mod, "fourier" in panels)
+    if "attention" in panels:
+        assert pairs is not None
+        out += ('<section>\n<h2>Attention</h2>\n<p class="how">The readout (=) position\'s '
+                "attention to token a for every pair: rows a, columns b, one p × p block per "
+                f"head ({pairs['heads']} heads; the rest goes to b and =). A grokked model's "
+                "heads attend in a pattern periodic in a and b (Nanda et al. 2023).</p>\n"
+                '<div id="gx-att" class="chart"></div>\n</section>\n')
+    if "neurons" in panels:
+        assert pairs is not None
+        out += ('<section>\n<h2>Neuron frequencies</h2>\n<p class="how">Each MLP neuron\'s '
+                "activation at the readout position over all p² pairs, in the 2D Fourier basis: "
+                "its frequency is the k whose terms (cos/sin of k·a, of k·b and their products) "
+                "hold most of its non-constant variance; <b>explained</b>: that share is at "
+                f"least {pairs['clean']:.0%}. A grokked model's neurons cluster on its few key "
+                "frequencies.</p>\n<div id=\"gx-nfreq\" class=\"chart\"></div>\n</section>\n")
     if "bits" in panels:
         out += BITS_SECTIONS
     return out
 
 
 def collapsed_sections(mod: Mapping[str, Any], fourier: bool) -> str:
-    """The sections of the "collapsed" panel (and of the "fourier" panel when ``fourier``)."""
+    """The sections of the "collapsed" panel (and of the "fourier" panel when ``fourier``); a
+    model's token tables (``waves`` False: they are not the collapsed model) get their own
+    titles and no logit waves."""
+    if not mod.get("waves", True) and fourier:
+        return _table_sections(mod)
     side_b = mod["two"]
     win = ('<div><h3>W_input (a)</h3><div id="gx-wa" class="chart"></div></div>'
            '<div><h3>W_input (b)</h3><div id="gx-wb" class="chart"></div></div>'
@@ -142,6 +162,29 @@ def collapsed_sections(mod: Mapping[str, Any], fourier: bool) -> str:
         "period with the answer at 0; against c a high frequency looks like a saw.</p>\n"
         '<div id="gx-logits" class="chart"></div>\n</section>\n')
     return out
+
+
+def _table_sections(mod: Mapping[str, Any]) -> str:
+    keys = ", ".join(str(k) for k in mod["key"]) or "none"
+    return (
+        '<section>\n<h2>Token tables</h2>\n<p class="how">The model\'s token embedding (the p '
+        "number rows of W_E, p × d_model) and its unembedding W_U (drawn transposed, p × "
+        "d_model): the tables the Fourier analysis reads (science.md 5). They are not the "
+        "whole model: attention and the MLP sit between them. Red positive, blue negative.</p>\n"
+        '<div class="grid2"><div><h3>W_E</h3><div id="gx-wa" class="chart"></div></div>'
+        '<div><h3>W_Uᵀ</h3><div id="gx-wo" class="chart"></div></div></div>\n</section>\n'
+        '<section>\n<h2>Fourier basis</h2>\n<p class="how">F·W_E and F·W_Uᵀ, F the orthonormal '
+        "real DFT basis (constant, then cos and sin of each k). A grokked transformer's "
+        "embedding is sparse: its norm sits on a few key frequencies (Nanda et al. 2023). The "
+        "norm per frequency below is summed over the d_model columns.</p>\n"
+        '<div class="grid2"><div><h3>F·W_E</h3><div id="gx-ca" class="chart"></div></div>'
+        '<div><h3>F·W_Uᵀ</h3><div id="gx-co" class="chart"></div></div></div>\n'
+        '<h3>Norm per frequency</h3><div id="gx-fnorm" class="chart"></div>\n</section>\n'
+        "<section>\n<h2>Columns of each key frequency</h2>\n"
+        f'<p class="how">Key frequencies of this run: <b>{html.escape(keys)}</b>. Each column of '
+        "W_E whose largest coefficient is on frequency k is a point at its (cos k, sin k) "
+        "coefficients (top: W_E, bottom: W_Uᵀ).</p>\n"
+        '<div id="gx-star" class="chart"></div>\n</section>\n')
 
 
 def settings_html(row: Mapping[str, Any], varying: Sequence[str]) -> str:

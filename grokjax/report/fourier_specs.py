@@ -120,4 +120,27 @@ def logits_spec(columns: int) -> dict[str, Any]:
     }
 
 
-__all__ = ["fnorm_spec", "logits_spec", "star_spec"]
+def nfreq_spec(k_max: int) -> dict[str, Any]:
+    """MLP neurons per 2D-Fourier frequency, stacked by whether the frequency explains at least
+    the ``clean`` share of the neuron's variance (rows {k, clean, n})."""
+    groups = ["explained", "mixed"]
+    return {
+        "datasets": {"nfreq": []}, "data": {"name": "nfreq"}, "config": EXPLORER_CONFIG,
+        "width": max(260, min(760, 16 * k_max)), "height": 150,
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": {"field": "k", "type": "ordinal", "title": "neuron frequency k",
+                  "scale": {"domain": list(range(1, k_max + 1))},
+                  "axis": {"labelAngle": 0, "labelOverlap": True}},
+            "y": {"field": "n", "type": "quantitative", "title": "neurons", "stack": True},
+            "color": {"field": "clean", "type": "nominal", "title": None,
+                      "scale": {"domain": groups,
+                                "range": [SIDE_COLORS["input"], "#c7c7c7"]},
+                      "legend": {"orient": "top"}},
+            "tooltip": [{"field": "k", "title": "frequency"}, {"field": "clean"},
+                        {"field": "n", "title": "neurons"}],
+        },
+    }
+
+
+__all__ = ["fnorm_spec", "logits_spec", "nfreq_spec", "star_spec"]

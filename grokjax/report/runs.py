@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from grokjax.analysis.fourier import has_token_tables
 from grokjax.errors import SpecError
 from grokjax.registry import RegistryError
 from grokjax.spec import resolve_row
@@ -18,10 +19,14 @@ from grokjax.static import Static
 from grokjax.store import ResultsError
 
 # The explorer's task-specific panels:
-#   "collapsed": the model as a p x H W_input and an H x p W_output (weight heatmaps);
-#   "fourier":   the DFT of those (needs odd p): Fourier basis, neuron stars, logit waves;
+#   "collapsed": p-row token tables (the model's collapsed p x H W_input and H x p W_output, or
+#                its token_tables view, e.g. a transformer's W_E and W_U): weight heatmaps;
+#   "fourier":   the DFT of those (needs odd p): Fourier basis, per-frequency norms, stars;
+#   "waves":     per-frequency logit waves (needs the collapsed view: logits = act(...) W_output);
+#   "attention": the readout position's attention over all pairs (the model's attention view);
+#   "neurons":   each MLP neuron's 2D-Fourier frequency over all pairs (its neurons view; odd p);
 #   "bits":      first-layer input weights with k relevant bits: W_in, w_out and per-bit norms.
-PANELS = ("collapsed", "fourier", "bits")
+PANELS = ("collapsed", "fourier", "waves", "attention", "neurons", "bits")
 
 
 def run_config(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -41,10 +46,17 @@ def panels_for(static: Static) -> tuple[str, ...]:
     views = static.components.model.views
     p, k = static.get("p"), static.get("k")
     panels: list[str] = []
-    if "collapsed" in views and p is not None:  # a p-token model: its collapsed p x H view
+    odd = p is not None and p % 2 == 1 and p >= 3
+    if has_token_tables(static.components.model) and p is not None:  # p-row token tables
         panels.append("collapsed")
-        if p % 2 == 1 and p >= 3:
+        if odd:
             panels.append("fourier")
+            if "collapsed" in views:
+                panels.append("waves")
+    if "attention" in views and p is not None:
+        panels.append("attention")
+    if "neurons" in views and odd:
+        panels.append("neurons")
     if "input_weights" in views and k is not None:  # first-layer weights, first k bits relevant
         panels.append("bits")
     return tuple(panels)

@@ -110,7 +110,7 @@ PROGRESS = ("fourier_gini_in", "top4_share_in", "n_key_freqs", "n_key_freqs_norm
 
 
 def _has_view(cfg: Any) -> bool:
-    return "collapsed" in cfg.components.model.views
+    return fourier.has_token_tables(cfg.components.model)
 
 
 def _progress_keys(cfg: Any) -> tuple[str, ...]:
@@ -150,7 +150,7 @@ def _key_mask_program(cfg: Any):
 
 def _run_columns(cfg: Any, params_R: Any, n: int) -> dict[str, list]:
     """``key_freqs``: each run's final input-side key frequencies (the scale-free norm-fraction
-    rule); empty for an even p or a model without a collapsed view."""
+    rule); empty for an even p or a model without token tables (``fourier.has_token_tables``)."""
     if cfg.p % 2 == 0 or not _has_view(cfg):
         return {"key_freqs": [np.zeros(0, np.int64)] * n}
     mask_RxK = np.asarray(_key_mask_program(cfg)(params_R))[:n]
