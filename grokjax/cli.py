@@ -116,6 +116,10 @@ def _sweep(args) -> int:
         budget = parse_bytes(args.memory_budget) if args.memory_budget is not None else None
     except ValueError as e:
         raise SpecError("command line", "--memory-budget", str(e)) from None
+    if (args.ray is not None or options.backend == "ray") and (
+            args.coordinator or args.num_processes is not None or args.process_id is not None):
+        raise SpecError("command line", "--ray", "Ray schedules the whole sweep from one "
+                        "driver: drop --coordinator/--num-processes/--process-id")
     try:
         cluster = initialize(args.coordinator, args.num_processes, args.process_id)
     except ValueError as e:
@@ -126,9 +130,6 @@ def _sweep(args) -> int:
                             "local cluster) or a Ray address such as auto or ray://HOST:10001")
         options = options.replace(backend="ray", ray_address=args.ray or None)
     shard = parse_shard(args.shard) if args.shard is not None else None
-    if options.backend == "ray" and cluster.num_processes > 1:
-        raise SpecError("command line", "--ray", "Ray schedules the whole sweep from one "
-                        "driver: drop --coordinator/--num-processes/--process-id")
     options = options.replace(chunk_size=args.chunk_size, workers=args.workers,
                               memory_budget=budget)
     report = run_sweep(spec, args.out, options=options, restart=args.restart,

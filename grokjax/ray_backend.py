@@ -119,12 +119,17 @@ class RayBackend:
         ray = self.ray
         if ray.is_initialized():
             return
-        if self.address:
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
-                     configure_logging=False)
-        else:  # a local cluster for this sweep, shut down when it ends
-            ray.init(num_cpus=n_cpus, include_dashboard=False, log_to_driver=False,
-                     configure_logging=False, runtime_env=local_runtime_env())
+        try:
+            if self.address:
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
+                         configure_logging=False)
+            else:  # a local cluster for this sweep, shut down when it ends
+                ray.init(num_cpus=n_cpus, include_dashboard=False, log_to_driver=False,
+                         configure_logging=False, runtime_env=local_runtime_env())
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray"
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise store.ResultsError(f"cannot start or reach {where}: {first}") from None
         self.started = True
 
     def _resources(self) -> tuple[int, dict[str, Any]]:
