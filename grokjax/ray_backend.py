@@ -111,6 +111,7 @@ class RayBackend:
         self.pids: dict[Any, int] = {}  # actor -> its process id (tests kill one)
         self.startup_s: list[float] = []  # per actor: creation until ready
         self.replaced = 0
+        self.received = 0  # chunks whose rows came back
         self.in_flight: dict[Any, int] = {}  # actor -> chunk index it trains now
         self.info: dict[str, Any] = {}
         self.t0 = time.perf_counter()
@@ -220,6 +221,7 @@ class RayBackend:
                         queue.appendleft(index)
                         continue
                     idle.append(actor)
+                    self.received += 1
                     compiles[actor] = compiled
                     if trained is not None:
                         on_steps(sum(r["steps"] for r in work.plan[index].runs
