@@ -76,7 +76,7 @@ def test_shard_slices_are_contiguous_cover_the_plan_once_and_balance_model_steps
     assert [shard_slice(plan, Shard(i, 1)) for i in range(1)] == [[0, 1, 2, 3, 4, 5]]
     for n in (3, 5, 7, 9):  # more shards than chunks: some are empty, none overlap
         slices = [shard_slice(plan, Shard(i, n)) for i in range(n)]
-        assert sorted(sum(slices, [])) == list(range(len(plan)))
+        assert sorted(i for s in slices for i in s) == list(range(len(plan)))
         assert all(s == list(range(s[0], s[-1] + 1)) for s in slices if s)
 
 
@@ -88,7 +88,7 @@ def test_real_plan_is_balanced(spec_file):
 
 @pytest.mark.parametrize("text", ["3/3", "-1/2", "1/0", "x", "1/2/3", ""])
 def test_bad_shard_is_a_one_line_error(text):
-    with pytest.raises(SpecError, match="--shard.*allowed: I/N"):
+    with pytest.raises(SpecError, match=r"--shard.*allowed: I/N"):
         parse_shard(text)
 
 
