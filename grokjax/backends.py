@@ -8,39 +8,12 @@ same ``Work`` and write rows through ``grokjax.runner.PartWriter``.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from grokjax.layout import Layout, planned
 from grokjax.options import EngineOptions
-from grokjax.plan import Chunk
-from grokjax.runner import COMPILES, ChunkDone, Job, execute_chunks
-
-
-@dataclasses.dataclass(frozen=True)
-class Work:
-    """What a backend trains: the job, the sweep's plan and the indices of its chunks to train
-    (plus what a separate process needs to recompute that plan: runs, plugins, budget, x64)."""
-
-    job: Job
-    plan: Sequence[Chunk]
-    chunks: Sequence[int]
-    runs: tuple
-    plugins: tuple[str, ...]
-    budget: int
-    x64: bool
-    workers: int
-
-
-@dataclasses.dataclass
-class Trained:
-    """What a backend reports back: programs compiled and their seconds, processes used."""
-
-    programs: int = 0
-    compile_s: float = 0.0
-    workers: int = 1
-    startup_s: float = 0.0
+from grokjax.runner import COMPILES, ChunkDone, Trained, Work, execute_chunks
 
 
 class Backend(Protocol):

@@ -19,13 +19,13 @@ from typing import Any
 import jax
 
 from grokjax import phases, store
-from grokjax.backends import Work, make_backend
+from grokjax.backends import make_backend
 from grokjax.distributed import Cluster, wait_for
 from grokjax.layout import check_resume
 from grokjax.options import EngineOptions
 from grokjax.plan import default_budget, plan_chunks, resolved_workers
 from grokjax.rows import provenance
-from grokjax.runner import ChunkDone, Job, enable_compile_cache
+from grokjax.runner import ChunkDone, Job, Work, enable_compile_cache
 from grokjax.shards import Shard, clear_records, shard_slice, write_record
 from grokjax.spec import SweepSpec
 

@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from grokjax import store
-from grokjax.backends import Trained, Work
 from grokjax.errors import SpecError
 from grokjax.layout import Layout
 from grokjax.options import EngineOptions
-from grokjax.runner import ChunkDone, Job, PartWriter, TrainedChunk
+from grokjax.runner import ChunkDone, Job, PartWriter, Trained, TrainedChunk, Work
 from grokjax.workers import WorkerError
 
 RETRIES = 2  # a chunk whose task raises is tried this many more times before the sweep fails

@@ -179,6 +179,32 @@ class TrainedChunk:
     done: ChunkDone
 
 
+@dataclasses.dataclass(frozen=True)
+class Work:
+    """What a backend trains: the job, the sweep's plan and the indices of its chunks to train
+    (plus what a separate process needs to recompute that plan: runs, plugins, budget, x64)."""
+
+    job: Job
+    plan: Sequence[Chunk]
+    chunks: Sequence[int]
+    runs: tuple
+    plugins: tuple[str, ...]
+    budget: int
+    x64: bool
+    workers: int
+
+
+@dataclasses.dataclass
+class Trained:
+    """What a backend reports back: programs compiled and their seconds, processes used."""
+
+    programs: int = 0
+    compile_s: float = 0.0
+    workers: int = 1
+    startup_s: float = 0.0
+
+
+
 def _params_to_save(chunk: Chunk, keep: np.ndarray, result: ChunkResult,
                     ckpt: CheckpointOptions) -> dict[str, dict[int, Any]]:
     """Final parameters and snapshots of the chunk's new runs, by run id."""
