@@ -148,3 +148,16 @@ def test_shard_locks(spec_file, tmp_path):
     with pytest.raises(store.ResultsError, match="cannot --restart"):
         run_sweep(spec, out, options=ONE, shard=Shard(0, 2), restart=True, quiet=True)
     assert not store.part_files(out)
+
+
+def test_part_writer_writes_a_chunk_index_once(tmp_path):
+    """A retried chunk's second result (Ray) is dropped: each chunk index is written once."""
+    from grokjax.runner import ChunkDone, PartWriter, TrainedChunk
+
+    writer = PartWriter(tmp_path, "t", EngineOptions(flush_rows=1))
+    rows = pd.DataFrame({"run_id": ["a", "b"], "diverged": [False, False]})
+    first = TrainedChunk(3, rows, {}, ChunkDone(3, 2, 0))
+    assert writer.add(first) and not writer.add(first)
+    assert writer.add(TrainedChunk(4, rows.assign(run_id=["c", "d"]), {}, ChunkDone(4, 2, 0)))
+    writer.close()
+    assert sorted(pd.read_parquet(tmp_path / "runs")["run_id"]) == ["a", "b", "c", "d"]
