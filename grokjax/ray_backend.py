@@ -31,6 +31,7 @@ from grokjax.workers import WorkerError
 
 RETRIES = 2  # a chunk whose task raises is tried this many more times before the sweep fails
 REPLACEMENTS = 8  # actors that may die (and be replaced) before the sweep gives up
+DEPTH = 2  # chunks queued per actor: the next one is there when a chunk ends (no round trip)
 
 
 def _ray():
@@ -111,7 +112,7 @@ class RayBackend:
         self.startup_s: list[float] = []  # per actor: creation until ready
         self.replaced = 0
         self.received = 0  # chunks whose rows came back
-        self.in_flight: dict[Any, int] = {}  # actor -> chunk index it trains now
+        self.in_flight: dict[Any, tuple[Any, int]] = {}  # task -> (actor, chunk index)
         self.info: dict[str, Any] = {}
         self.t0 = time.perf_counter()
 
@@ -187,8 +188,8 @@ class RayBackend:
         ray.get([a.setup.remote(work.job, work.budget) for a in self.actors])
         started_s = time.perf_counter() - self.t0
         queue = collections.deque(work.chunks)
-        idle = list(self.actors)
-        refs: dict[Any, tuple[Any, int]] = {}
+        idle = list(self.actors) * DEPTH  # one entry per free queue slot of an actor
+        refs = self.in_flight
         tries: collections.Counter = collections.Counter()
         compiles: dict[Any, tuple[int, float]] = {}
         writer = PartWriter(work.job.out, work.job.tag, work.job.options)
@@ -200,16 +201,15 @@ class RayBackend:
                 while queue and idle:
                     actor, index = idle.pop(), queue.popleft()
                     refs[actor.train.remote(index)] = (actor, index)
-                    self.in_flight[actor] = index
                 ready, _ = ray.wait(list(refs), num_returns=1, timeout=1.0)
                 for ref in ready:
                     actor, index = refs.pop(ref)
-                    self.in_flight.pop(actor, None)
                     try:
                         trained, compiled = ray.get(ref)
                     except ray.exceptions.RayActorError:
-                        idle.append(self._replace(actor, work))
                         queue.appendleft(index)
+                        if actor in self.actors:  # its other queued chunks fail here too
+                            idle += [self._replace(actor, work)] * DEPTH
                         continue
                     except ray.exceptions.RayTaskError as e:
                         tries[index] += 1
@@ -233,6 +233,7 @@ class RayBackend:
         except store.ResultsError as e:
             error = e
         finally:
+            refs.clear()
             pool.shutdown(wait=True)
             for w in writes:
                 try:

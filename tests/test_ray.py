@@ -141,7 +141,7 @@ def test_killing_an_actor_mid_chunk_still_writes_every_row_once(ray_cluster, tmp
     while not (made and made[0].in_flight and made[0].received):
         assert time.time() < deadline and t.is_alive(), errors or "no chunk ever started"
         time.sleep(0.02)
-    actor = next(iter(made[0].in_flight))  # busy with a chunk (each takes about a second)
+    actor, _ = next(iter(made[0].in_flight.values()))  # busy with a chunk (about a second)
     os.kill(made[0].pids[actor], signal.SIGKILL)
     t.join(timeout=180)
     assert not t.is_alive() and not errors, errors
