@@ -27,7 +27,8 @@ def _add_sweep(sub) -> None:
                                            "share of the device's memory)")
     p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                    help="train on a Ray cluster: ADDRESS (e.g. auto, ray://head:10001) "
-                        "connects to a running one; without ADDRESS a local one is started")
+                        "connects to a running one; without ADDRESS a local one is started (give "
+                        "--ray after the sweep file)")
     p.add_argument("--shard", metavar="I/N",
                    help="job arrays: train only slice I of N of the chunk plan (0 <= I < N) "
                         "into the shared --out folder")
