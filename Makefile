@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SWEEP  ?= parity_quick
-EXTRAS ?= dev
+EXTRAS ?= dev,ray
 ARGS   ?=
 
 .PHONY: install test sweep report lint bench clean help
@@ -15,8 +15,8 @@ help:
 	@echo "make report SWEEP=name              re-render results/NAME/index.html"
 	@echo "make test                           the test suite"
 	@echo "make lint                           ruff"
-	@echo "make bench                          throughput table (needs EXTRAS=dev,bench for the PyTorch column)"
-	@echo "make install [EXTRAS=dev,cuda12]    (re)install into $(VENV)"
+	@echo "make bench                          throughput tables (EXTRAS=dev,bench for the PyTorch column, dev,ray for Ray's)"
+	@echo "make install [EXTRAS=dev,ray,cuda12] (re)install into $(VENV)"
 	@echo "make clean                          remove results and caches"
 
 $(VENV)/.installed: pyproject.toml
@@ -43,6 +43,7 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.bench $(ARGS)
+	$(PY) -m benchmarks.clusters
 
 clean:
 	find results -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

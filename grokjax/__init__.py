@@ -22,6 +22,7 @@ from grokjax.registry import RegistryError, load_plugin, register
 from grokjax.report.plots import curves_chart, save_chart
 from grokjax.runner import train_chunk
 from grokjax.settings import RUN, STATIC, Setting
+from grokjax.shards import Shard, parse_shard
 from grokjax.spec import SweepSpec, describe_settings, load_spec, parse_spec, resolve, run_id
 from grokjax.static import HParams, Static
 from grokjax.store import ResultsError, load_results, read_manifest
@@ -43,6 +44,7 @@ __all__ = [
     "ReportOptions",
     "ResultsError",
     "Setting",
+    "Shard",
     "SpecError",
     "Static",
     "SweepReport",
@@ -61,6 +63,7 @@ __all__ = [
     "make_optimizer",
     "modular_logits",
     "parity_logit",
+    "parse_shard",
     "parse_spec",
     "read_manifest",
     "register",

@@ -25,8 +25,15 @@ def _add_sweep(sub) -> None:
                         "GPU/TPU)")
     p.add_argument("--memory-budget", help="bytes for one chunk, e.g. 2GiB (default: a safe "
                                            "share of the device's memory)")
-    p.add_argument("--coordinator", help="multi-host: HOST:PORT of process 0 "
-                                         "(or GROKJAX_COORDINATOR)")
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="train on a Ray cluster: ADDRESS (e.g. auto, ray://head:10001) "
+                        "connects to a running one; without ADDRESS a local one is started (give "
+                        "--ray after the sweep file)")
+    p.add_argument("--shard", metavar="I/N",
+                   help="job arrays: train only slice I of N of the chunk plan (0 <= I < N) "
+                        "into the shared --out folder")
+    p.add_argument("--coordinator", help="jax.distributed (TPU pod slices): HOST:PORT of "
+                                         "process 0 (or GROKJAX_COORDINATOR)")
     p.add_argument("--num-processes", type=int, help="multi-host: number of processes")
     p.add_argument("--process-id", type=int, help="multi-host: this process's id, 0..N-1")
     p.add_argument("--allow-huge", action="store_true",
@@ -96,6 +103,7 @@ def _sweep(args) -> int:
     from grokjax.engine import run_sweep
     from grokjax.errors import SpecError
     from grokjax.options import parse_bytes
+    from grokjax.shards import parse_shard
     from grokjax.spec import load_spec
 
     spec = load_spec(args.spec, allow_huge=args.allow_huge)
@@ -109,14 +117,25 @@ def _sweep(args) -> int:
         budget = parse_bytes(args.memory_budget) if args.memory_budget is not None else None
     except ValueError as e:
         raise SpecError("command line", "--memory-budget", str(e)) from None
+    if (args.ray is not None or options.backend == "ray") and (
+            args.coordinator or args.num_processes is not None or args.process_id is not None):
+        raise SpecError("command line", "--ray", "Ray schedules the whole sweep from one "
+                        "driver: drop --coordinator/--num-processes/--process-id")
     try:
         cluster = initialize(args.coordinator, args.num_processes, args.process_id)
     except ValueError as e:
         raise SpecError("command line", "", str(e)) from None
+    if args.ray is not None:
+        if args.ray.strip() != args.ray or args.ray.startswith("-"):
+            raise SpecError("command line", "--ray", f"{args.ray!r}: allowed: nothing (start a "
+                            "local cluster) or a Ray address such as auto or ray://HOST:10001")
+        options = options.replace(backend="ray", ray_address=args.ray or None)
+    shard = parse_shard(args.shard) if args.shard is not None else None
     options = options.replace(chunk_size=args.chunk_size, workers=args.workers,
                               memory_budget=budget)
     report = run_sweep(spec, args.out, options=options, restart=args.restart,
-                       quiet=args.quiet, report=not args.no_report, cluster=cluster)
+                       quiet=args.quiet, report=not args.no_report, cluster=cluster,
+                       shard=shard)
     if args.quiet:
         print(report.line())
     return 0
@@ -201,12 +220,16 @@ def _plot(args) -> int:
 
 
 def _status(args) -> int:
-    from grokjax import store
+    from grokjax import shards, store
 
     manifest = store.read_manifest(args.results)
-    done = store.done_run_ids(store.resolve_dir(args.results))
+    folder = store.resolve_dir(args.results)
+    done = store.done_run_ids(folder)
     print(f"{args.results}: {len(done)} of {manifest.get('n_runs', '?')} runs done "
           f"(sweep {manifest.get('sweep')}, spec {manifest.get('spec_hash')})")
+    line = shards.describe(folder, manifest.get("spec_hash"))
+    if line:
+        print(line)
     if done:
         df = store.load_results(args.results)
         print(df.groupby("phase").size().to_string())

@@ -1,4 +1,8 @@
-"""Many hosts: ``jax.distributed`` start-up and each process's share of the chunk plan.
+"""Many hosts under ``jax.distributed``: start-up and each process's share of the chunk plan.
+
+Only for platforms that require it -- a TPU pod slice, whose hosts must initialise together
+before their chips are usable.  Elsewhere the Ray backend (``grokjax.ray_backend``) or job-array
+shards (``grokjax.shards``) need no polling and survive a dead process (docs/clusters.md).
 
 Every process computes the same chunk plan from the spec and trains the chunks whose index is
 ``process_id`` modulo ``num_processes``, writing its own part files (tagged with its id) to the

@@ -1,4 +1,4 @@
-"""The sweep: plan chunks, train this process's share (in pinned workers on CPU), record it.
+"""The sweep: plan chunks, train this process's share through a backend, record it.
 
 The host loop drives chunks of runs and segments of steps; between them -- never inside jit --
 it updates progress, writes Parquet parts and records what is done, so an interrupted sweep
@@ -19,12 +19,14 @@ from typing import Any
 import jax
 
 from grokjax import phases, store
+from grokjax.backends import make_backend
 from grokjax.distributed import Cluster, wait_for
 from grokjax.layout import check_resume
 from grokjax.options import EngineOptions
 from grokjax.plan import default_budget, plan_chunks, resolved_workers
 from grokjax.rows import provenance
-from grokjax.runner import COMPILES, ChunkDone, Job, enable_compile_cache, execute_chunks
+from grokjax.runner import ChunkDone, Job, Work, enable_compile_cache
+from grokjax.shards import Shard, clear_records, shard_slice, write_record
 from grokjax.spec import SweepSpec
 
 __all__ = ["SweepReport", "estimate_runs", "run_sweep", "x64_for"]
@@ -46,6 +48,8 @@ class SweepReport:
     wall_s: float
     compile_s: float
     model_steps: int
+    backend: str = "local"
+    startup_s: float = 0.0  # Ray: seconds until every actor was ready
 
     @property
     def model_steps_per_s(self) -> float:
@@ -57,7 +61,8 @@ class SweepReport:
                 f"{self.n_programs} programs compiled ({self.compile_s:.1f} s); "
                 f"{self.wall_s:.1f} s, {self.model_steps_per_s:,.0f} model-steps/s "
                 f"({self.workers} worker{'s' if self.workers > 1 else ''} x vmap width "
-                f"{self.chunk_size}), {self.n_diverged} diverged -> {self.out}")
+                f"{self.chunk_size}{', on Ray' if self.backend == 'ray' else ''}), "
+                f"{self.n_diverged} diverged -> {self.out}")
 
 
 def manifest_for(spec: SweepSpec, spec_hash: str, n_runs: int, rule) -> dict[str, Any]:
@@ -151,100 +156,138 @@ def _interleave_groups(plan, indices: list[int]) -> list[int]:
 def run_sweep(spec: SweepSpec, out: str | Path | None = None, *,
               options: EngineOptions | None = None, restart: bool = False,
               quiet: bool = False, report: bool = True, cluster: Cluster | None = None,
-              wait_timeout_s: float = 24 * 3600) -> SweepReport:
+              shard: Shard | None = None, wait_timeout_s: float = 24 * 3600) -> SweepReport:
     """Train every run of ``spec`` not yet on disk in ``out`` (default ``results/NAME``).
 
-    On CPU the chunks are spread over one pinned worker process per core; on GPU/TPU each chunk
-    is sharded over the local devices.  Under ``jax.distributed`` (``cluster``) each process
-    trains its share of the chunks and process 0 waits for all before the report.
+    The backend (``options.backend``, see ``grokjax.backends``) trains the chunks: on this
+    host (pinned workers on CPU, local devices on GPU/TPU) or on a Ray cluster.  ``shard``
+    trains only that slice of the plan (job arrays, ``grokjax.shards``).  Under
+    ``jax.distributed`` (``cluster``) each process trains its share of the chunks and process
+    0 waits for all before the report.
     """
     runs = spec.runs()
     with x64_for(runs):
         return _run_sweep(spec, runs, out, options=options, restart=restart, quiet=quiet,
-                          report=report, cluster=cluster, wait_timeout_s=wait_timeout_s)
+                          report=report, cluster=cluster, shard=shard,
+                          wait_timeout_s=wait_timeout_s)
+
+
+def _prepare_folder(out: Path, spec: SweepSpec, spec_hash: str, n_runs: int, plan, restart: bool,
+                    backend) -> set[str]:
+    """Under the folder's ``.lock``: check it holds this sweep, write the manifest, and
+    return the run ids already done."""
+    rule = spec.phases
+    _check_existing(out, spec_hash, restart)
+    done = store.done_run_ids(out)  # a corrupt part fails here, before any write
+    if not restart:
+        check_resume(out, plan, done, backend.layout)  # never mix float layouts in one folder
+    _prepare(out, manifest_for(spec, spec_hash, n_runs, rule), rule, restart)
+    return done
 
 
 def _run_sweep(spec: SweepSpec, runs: list[dict[str, Any]], out: str | Path | None, *,
                options: EngineOptions | None, restart: bool, quiet: bool, report: bool,
-               cluster: Cluster | None, wait_timeout_s: float) -> SweepReport:
+               cluster: Cluster | None, shard: Shard | None,
+               wait_timeout_s: float) -> SweepReport:
     options = options or spec.engine
-    rule, ckpt = spec.phases, spec.checkpoints
+    rule = spec.phases
     cluster = cluster or Cluster(jax.process_index(), jax.process_count())
     out = Path(out) if out is not None else Path("results") / spec.name
     spec_hash = spec.spec_hash()
     t0 = time.perf_counter()
-    workers = resolved_workers(options)
-    budget = options.memory_budget or default_budget(workers)
-    plan = plan_chunks(runs, options, budget)  # an impossible budget fails before any write
-    lock = ".lock" if cluster.is_leader else f".lock-p{cluster.process_id}"
-    with store.folder_lock(out, lock):
-        if cluster.is_leader:
-            _check_existing(out, spec_hash, restart)
-            done = store.done_run_ids(out)  # a corrupt part fails here, before any write
-            if not restart:
-                check_resume(out, plan, done)  # never mix float layouts in one folder
-            _prepare(out, manifest_for(spec, spec_hash, len(runs), rule), rule, restart)
+    if shard is not None and (restart or cluster.num_processes > 1):
+        raise store.ResultsError("--shard trains one slice of a folder other shards share: it "
+                                 "cannot --restart it, nor run under jax.distributed")
+    x64 = bool(jax.config.read("jax_enable_x64"))
+    backend = make_backend(options)
+    try:
+        options = backend.resolve(options, tuple(runs), spec.plugins, x64)
+        workers = resolved_workers(options)
+        budget = options.memory_budget or default_budget(workers)
+        plan = plan_chunks(runs, options, budget)  # an impossible budget fails before any write
+        if shard is not None:
+            lock, tag = shard.lock, shard.tag
         else:
-            if restart:
-                raise store.ResultsError("--restart is only for process 0 of a multi-host "
-                                         "sweep (it clears the folder before the others read)")
-            wait_for(lambda: (out / "manifest.json").is_file()
-                     and store.read_manifest(out).get("spec_hash") == spec_hash,
-                     f"process 0 to prepare {out}", timeout_s=600)
-            done = store.done_run_ids(out)
-        mine = _interleave_groups(plan, [i for i in cluster.share(len(plan))
-                                         if any(r["run_id"] not in done for r in plan[i].runs)])
-        todo = [r for i in mine for r in plan[i].runs if r["run_id"] not in done]
-        groups = {plan[i].static for i in mine}
-        total_steps = sum(r["steps"] for r in todo)
-        progress = _Progress(total_steps, len(todo),
-                             f"{spec.name}: {len(todo)} runs, {len(groups)} groups", quiet)
-        workers = min(workers, len(mine)) or 1
-        enable_compile_cache()
-        programs0, compile0 = COMPILES.programs, COMPILES.seconds
-        compiles = {"programs": 0, "seconds": 0.0}
-        job = Job(sweep=spec.name, spec_hash=spec_hash, out=str(out), done=frozenset(done),
-                  rule=rule, checkpoints=ckpt, options=options, tag=f"p{cluster.process_id}")
-        try:
-            if workers > 1:
-                from grokjax.workers import WorkerJob, run_workers
-
-                work = WorkerJob(job=job, runs=tuple(runs), plugins=spec.plugins,
-                                 budget=budget, x64=bool(jax.config.read("jax_enable_x64")))
-                run_workers(workers, mine, work, progress.steps, progress.chunk,
-                            on_compiles=lambda p, s: compiles.update(
-                                programs=compiles["programs"] + p,
-                                seconds=compiles["seconds"] + s))
+            lock = ".lock" if cluster.is_leader else f".lock-p{cluster.process_id}"
+            tag = f"p{cluster.process_id}"
+        with store.folder_lock(out, lock):
+            if shard is not None:  # the shared lock only while the folder is checked
+                with store.folder_lock(out, ".lock", wait_s=600):
+                    done = _prepare_folder(out, spec, spec_hash, len(runs), plan, False,
+                                           backend)
+                share = shard_slice(plan, shard)
+            elif cluster.is_leader:
+                busy = store.held_locks(out, ".lock-s*")
+                if busy:  # it would train the chunks those shards are training
+                    raise store.ResultsError(f"{out}: shards are training into this folder "
+                                             f"({', '.join(busy)}); wait for them")
+                done = _prepare_folder(out, spec, spec_hash, len(runs), plan, restart, backend)
+                if restart:
+                    clear_records(out)
+                share = cluster.share(len(plan))
             else:
-                execute_chunks(job, [plan[i] for i in mine], on_steps=progress.steps,
-                               on_chunk=progress.chunk)
-                compiles = {"programs": COMPILES.programs - programs0,
-                            "seconds": COMPILES.seconds - compile0}
-        finally:
-            progress.close()
-        if cluster.is_leader and cluster.num_processes > 1:
-            want = {r["run_id"] for r in runs}
-            wait_for(lambda: want <= store.done_run_ids(out),
-                     f"the other {cluster.num_processes - 1} processes to finish their chunks",
-                     timeout_s=wait_timeout_s)
-        wall_s = time.perf_counter() - t0
-        result = SweepReport(
-            spec.name, out, len(runs), len(done), len(todo), len(groups), len(mine),
-            compiles["programs"], progress.diverged, workers,
-            max((plan[i].size for i in mine), default=0), wall_s, compiles["seconds"],
-            total_steps)
-        if cluster.is_leader:
-            manifest = manifest_for(spec, spec_hash, len(runs), rule)
-            manifest["last_run"] = {**dataclasses.asdict(result), "out": str(out),
-                                    "model_steps_per_s": result.model_steps_per_s}
-            store.write_manifest(out, manifest)
-        if report and cluster.is_leader:  # still under the lock: no --restart mid-report
-            from grokjax.report import write_report
-
-            write_report(out)
+                if restart:
+                    raise store.ResultsError("--restart is only for process 0 of a multi-host "
+                                             "sweep (it clears the folder before the others "
+                                             "read)")
+                wait_for(lambda: (out / "manifest.json").is_file()
+                         and store.read_manifest(out).get("spec_hash") == spec_hash,
+                         f"process 0 to prepare {out}", timeout_s=600)
+                done = store.done_run_ids(out)
+                share = cluster.share(len(plan))
+            mine = _interleave_groups(plan, [i for i in share if any(
+                r["run_id"] not in done for r in plan[i].runs)])
+            todo = [r for i in mine for r in plan[i].runs if r["run_id"] not in done]
+            groups = {plan[i].static for i in mine}
+            total_steps = sum(r["steps"] for r in todo)
+            progress = _Progress(total_steps, len(todo),
+                                 f"{spec.name}: {len(todo)} runs, {len(groups)} groups", quiet)
+            enable_compile_cache()
+            job = Job(sweep=spec.name, spec_hash=spec_hash, out=str(out), done=frozenset(done),
+                      rule=rule, checkpoints=spec.checkpoints, options=options, tag=tag)
+            work = Work(job=job, plan=plan, chunks=mine, runs=tuple(runs), plugins=spec.plugins,
+                        budget=budget, x64=x64, workers=min(workers, len(mine)) or 1)
+            try:
+                trained = backend.train(work, progress.steps, progress.chunk)
+            finally:
+                progress.close()
+            if cluster.is_leader and cluster.num_processes > 1:
+                want = {r["run_id"] for r in runs}
+                wait_for(lambda: want <= store.done_run_ids(out),
+                         f"the other {cluster.num_processes - 1} processes to finish their "
+                         "chunks", timeout_s=wait_timeout_s)
+            wall_s = time.perf_counter() - t0
+            result = SweepReport(
+                spec.name, out, len(runs), len(done), len(todo), len(groups), len(mine),
+                trained.programs, progress.diverged, trained.workers,
+                max((plan[i].size for i in mine), default=0), wall_s, trained.compile_s,
+                total_steps, options.backend, trained.startup_s)
+            if shard is not None:
+                write_record(out, shard, spec_hash, share, sum(len(plan[i].runs)
+                                                               for i in share), len(todo), wall_s)
+                if {r["run_id"] for r in runs} <= store.done_run_ids(out):
+                    with store.folder_lock(out, ".lock", wait_s=600):  # the last shard reports
+                        _finish(out, spec, spec_hash, len(runs), result, report)
+            elif cluster.is_leader:  # still under the lock: no --restart mid-report
+                _finish(out, spec, spec_hash, len(runs), result, report)
+    finally:
+        backend.close()
     if not quiet:
         print(result.line(), file=sys.stderr)
     return result
+
+
+def _finish(out: Path, spec: SweepSpec, spec_hash: str, n_runs: int, result: SweepReport,
+            report: bool) -> None:
+    """The manifest's last_run numbers, and the report."""
+    manifest = manifest_for(spec, spec_hash, n_runs, spec.phases)
+    manifest["last_run"] = {**dataclasses.asdict(result), "out": str(out),
+                            "model_steps_per_s": result.model_steps_per_s}
+    store.write_manifest(out, manifest)
+    if report:
+        from grokjax.report import write_report
+
+        write_report(out)
 
 
 @contextlib.contextmanager

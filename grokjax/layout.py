@@ -10,7 +10,7 @@ were trained in another layout: a resumed sweep stays bit-identical to an uninte
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -67,8 +67,10 @@ def stored(results_dir: Path) -> dict[str, Layout]:
     return out
 
 
-def check_resume(results_dir: Path, chunks: Iterable[Any], done: set[str]) -> None:
-    """Refuse to train the missing runs of a group in another layout than its done runs."""
+def check_resume(results_dir: Path, chunks: Iterable[Any], done: set[str],
+                 layout_of: Callable[[int], Layout] = planned) -> None:
+    """Refuse to train the missing runs of a group in another layout than its done runs
+    (``layout_of``: the layout a chunk of that width is trained in, by the chosen backend)."""
     have = stored(results_dir)
     if not have:
         return
@@ -79,7 +81,7 @@ def check_resume(results_dir: Path, chunks: Iterable[Any], done: set[str]) -> No
         runs = [r["run_id"] for c in group for r in c.runs]
         if all(r in done for r in runs):
             continue  # nothing of this group will be trained
-        want = planned(group[0].size)
+        want = layout_of(group[0].size)
         old = next((have[r] for r in runs if r in have and have[r] != want), None)
         if old is not None:
             chunk = group[0]

@@ -58,6 +58,10 @@ class EngineOptions:
     segment_steps: steps per compiled call; the host reports progress between calls.
     flush_rows / flush_seconds: write a Parquet part when this many rows are buffered or this
       long has passed since the last write.
+    backend: "local" (this host's workers or devices) or "ray" (a Ray cluster's actors; the
+      optional extra ``grokjax[ray]``).
+    ray_address: the Ray cluster to connect to (e.g. "ray://head:10001" or "auto"); None
+      starts a local one.
     """
 
     chunk_size: int | None = None
@@ -67,10 +71,14 @@ class EngineOptions:
     segment_steps: int = 5000
     flush_rows: int = 512
     flush_seconds: float = 60.0
+    backend: str = "local"
+    ray_address: str | None = None
 
+    BACKENDS: ClassVar[tuple[str, ...]] = ("local", "ray")
     KINDS: ClassVar[dict[str, Any]] = {
         "chunk_size": int, "workers": int, "memory_budget": "bytes", "bucket_train_size": bool,
-        "segment_steps": int, "flush_rows": int, "flush_seconds": float}
+        "segment_steps": int, "flush_rows": int, "flush_seconds": float, "backend": BACKENDS,
+        "ray_address": str}
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any], source: str = "<engine>"
@@ -81,6 +89,13 @@ class EngineOptions:
             want = cls.KINDS.get(key)
             if want is None:
                 raise SpecError(source, where, "unknown key; allowed: " + ", ".join(cls.KINDS))
+            if isinstance(want, tuple) or want is str:
+                if not isinstance(value, str) or not value.strip() or (
+                        isinstance(want, tuple) and value not in want):
+                    allowed = ", ".join(want) if isinstance(want, tuple) else "a non-empty string"
+                    raise SpecError(source, where, f"{value!r}: allowed: {allowed}")
+                kw[key] = value
+                continue
             if want == "bytes":
                 try:
                     value = parse_bytes(value)

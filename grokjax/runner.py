@@ -168,10 +168,47 @@ class ChunkDone:
     n_diverged: int
 
 
-def _save_params(out: Path, chunk: Chunk, keep: np.ndarray, result: ChunkResult,
-                 ckpt: CheckpointOptions) -> None:
-    """Final parameters and snapshots of the chunk's new runs (before their rows: the row is
-    the commit point)."""
+@dataclasses.dataclass(frozen=True)
+class TrainedChunk:
+    """One chunk's new rows and the parameters to store with them: what a worker, a Ray actor
+    or this process hands to the ``PartWriter``."""
+
+    index: int
+    rows: pd.DataFrame
+    params: dict[str, dict[int, Any]]  # run_id -> step -> parameters (numpy)
+    done: ChunkDone
+
+
+@dataclasses.dataclass(frozen=True)
+class Work:
+    """What a backend trains: the job, the sweep's plan and the indices of its chunks to train
+    (plus what a separate process needs to recompute that plan: runs, plugins, budget, x64)."""
+
+    job: Job
+    plan: Sequence[Chunk]
+    chunks: Sequence[int]
+    runs: tuple
+    plugins: tuple[str, ...]
+    budget: int
+    x64: bool
+    workers: int
+
+
+@dataclasses.dataclass
+class Trained:
+    """What a backend reports back: programs compiled and their seconds, processes used."""
+
+    programs: int = 0
+    compile_s: float = 0.0
+    workers: int = 1
+    startup_s: float = 0.0
+
+
+
+def _params_to_save(chunk: Chunk, keep: np.ndarray, result: ChunkResult,
+                    ckpt: CheckpointOptions) -> dict[str, dict[int, Any]]:
+    """Final parameters and snapshots of the chunk's new runs, by run id."""
+    out: dict[str, dict[int, Any]] = {}
     for i in keep:
         by_step: dict[int, dict] = {}
         for step, (pick, params) in result.snapshots.items():
@@ -181,70 +218,99 @@ def _save_params(out: Path, chunk: Chunk, keep: np.ndarray, result: ChunkResult,
         if ckpt.final:
             by_step[chunk.static.steps] = jax.tree.map(lambda v, i=i: v[i], result.params)
         if by_step:
-            save_params(out, chunk.runs[i]["run_id"], by_step)
+            out[chunk.runs[i]["run_id"]] = by_step
+    return out
+
+
+def train_rows(job: Job, chunk: Chunk, on_steps: Callable[[float], None] = lambda n: None
+               ) -> TrainedChunk | None:
+    """Train one chunk (skipping runs in ``job.done``) into rows; None if nothing is missing.
+    Pure with respect to the results folder: nothing is written here."""
+    missing = [c["run_id"] not in job.done for c in chunk.runs]
+    if not any(missing):
+        return None
+    ckpt, opts = job.checkpoints, job.options
+    share = sum(missing) / len(chunk.runs)  # progress counts only runs not yet on disk
+    snap_runs = [ckpt.selects(c) for c in chunk.runs]
+    t0 = time.perf_counter()
+    result = train_chunk(chunk.static, chunk.runs, size=chunk.size,
+                         segment_steps=opts.segment_steps,
+                         on_segment=lambda n: on_steps(n * share),
+                         snapshots=ckpt.snapshots if any(snap_runs) else 0,
+                         snapshot_runs=snap_runs, shared_data=chunk.shared_data)
+    wall = time.perf_counter() - t0
+    keep = np.flatnonzero(missing)
+    rows = build_rows(job.sweep, job.spec_hash, chunk.static, [chunk.runs[i] for i in keep],
+                      result.take(keep), wall * len(keep) / len(chunk.runs), job.rule)
+    return TrainedChunk(chunk.index, rows, _params_to_save(chunk, keep, result, ckpt),
+                        ChunkDone(chunk.index, len(keep), int(rows["diverged"].sum())))
+
+
+class PartWriter:
+    """Buffers trained chunks and writes them as atomic Parquet parts of ``out``.
+
+    A chunk's parameters are saved before its rows are buffered (the row is the commit point);
+    rows are flushed every ``flush_rows`` rows or ``flush_seconds``, and on ``close``.  A
+    process killed in between loses only its unflushed chunks, which a re-run trains again.
+    Each chunk index is written at most once (a retried chunk's second result is dropped).
+    """
+
+    def __init__(self, out: str | Path, tag: str, options: EngineOptions):
+        self.out, self.tag, self.options = Path(out), tag, options
+        self.buffer: list[pd.DataFrame] = []
+        self.written: set[int] = set()
+        self.unsaved = 0  # runs of the chunk being saved (trained, not yet in the buffer)
+        self.last_flush = time.perf_counter()
+
+    def add(self, trained: TrainedChunk) -> bool:
+        """Save and buffer one chunk; False (and nothing written) if it was written before."""
+        if trained.index in self.written:
+            return False
+        self.unsaved = len(trained.rows)
+        for run_id, by_step in trained.params.items():
+            save_params(self.out, run_id, by_step)
+        self.buffer.append(trained.rows)
+        self.written.add(trained.index)
+        self.unsaved = 0
+        if (sum(len(b) for b in self.buffer) >= self.options.flush_rows
+                or time.perf_counter() - self.last_flush >= self.options.flush_seconds):
+            self.flush()
+        return True
+
+    def flush(self) -> None:
+        if self.buffer:
+            store.write_part(self.out, pd.concat(self.buffer, ignore_index=True), tag=self.tag)
+            self.buffer.clear()
+        self.last_flush = time.perf_counter()
+
+    def close(self, error: store.ResultsError | None = None) -> None:
+        """Flush what is buffered (whole chunks: kept even when interrupted); raise a
+        ``WriteError`` counting the lost runs if writing failed (``error``) or fails now."""
+        try:
+            self.flush()
+        except store.ResultsError as e:
+            error = error or e
+        if error is not None:
+            lost = self.unsaved + sum(len(b) for b in self.buffer)
+            raise store.WriteError(
+                f"{error}; {lost} trained run{'' if lost == 1 else 's'} could not be written "
+                "(rows already written are kept; running the sweep again trains the lost runs "
+                "again)") from None
 
 
 def execute_chunks(job: Job, chunks: Iterable[Chunk], *,
                    on_steps: Callable[[float], None] = lambda n: None,
                    on_chunk: Callable[[ChunkDone], None] = lambda c: None) -> None:
-    """Train ``chunks`` (skipping runs in ``job.done``) and write their rows as part files.
-
-    Rows are buffered and flushed every ``flush_rows`` rows or ``flush_seconds``; a process
-    killed in between loses only its unflushed chunks, which a re-run trains again.
-    """
-    out, ckpt, opts = Path(job.out), job.checkpoints, job.options
-    buffer: list[pd.DataFrame] = []
-    last_flush = time.perf_counter()
-    unsaved = 0  # runs of the chunk being saved (trained, not yet in the buffer)
-
-    def flush() -> None:
-        nonlocal last_flush
-        if buffer:
-            store.write_part(out, pd.concat(buffer, ignore_index=True), tag=job.tag)
-            buffer.clear()
-        last_flush = time.perf_counter()
-
-    def train_one(chunk: Chunk) -> None:
-        missing = [c["run_id"] not in job.done for c in chunk.runs]
-        if not any(missing):
-            return
-        share = sum(missing) / len(chunk.runs)  # progress counts only runs not yet on disk
-        snap_runs = [ckpt.selects(c) for c in chunk.runs]
-        t0 = time.perf_counter()
-        result = train_chunk(chunk.static, chunk.runs, size=chunk.size,
-                             segment_steps=opts.segment_steps,
-                             on_segment=lambda n, share=share: on_steps(n * share),
-                             snapshots=ckpt.snapshots if any(snap_runs) else 0,
-                             snapshot_runs=snap_runs, shared_data=chunk.shared_data)
-        wall = time.perf_counter() - t0
-        keep = np.flatnonzero(missing)
-        nonlocal unsaved
-        unsaved = len(keep)
-        _save_params(out, chunk, keep, result, ckpt)
-        rows = build_rows(job.sweep, job.spec_hash, chunk.static,
-                          [chunk.runs[i] for i in keep], result.take(keep),
-                          wall * len(keep) / len(chunk.runs), job.rule)
-        buffer.append(rows)
-        unsaved = 0
-        if (sum(len(b) for b in buffer) >= opts.flush_rows
-                or time.perf_counter() - last_flush >= opts.flush_seconds):
-            flush()
-        on_chunk(ChunkDone(chunk.index, len(keep), int(rows["diverged"].sum())))
-
+    """Train ``chunks`` (skipping runs in ``job.done``) and write their rows as part files."""
+    writer = PartWriter(job.out, job.tag, job.options)
     error: store.ResultsError | None = None
     try:
         for chunk in chunks:
-            train_one(chunk)
+            trained = train_rows(job, chunk, on_steps)
+            if trained is not None:
+                writer.add(trained)
+                on_chunk(trained.done)
     except store.ResultsError as e:  # e.g. the disk is full: still try to keep the buffer
         error = e
     finally:
-        try:
-            flush()  # buffered rows are whole chunks: keep them even if we are interrupted
-        except store.ResultsError as e:
-            error = error or e
-        if error is not None:
-            lost = unsaved + sum(len(b) for b in buffer)
-            raise store.WriteError(
-                f"{error}; {lost} trained run{'' if lost == 1 else 's'} could not be written "
-                "(rows already written are kept; running the sweep again trains the lost runs "
-                "again)") from None
+        writer.close(error)

@@ -5,7 +5,9 @@ Layout of ``results/NAME/``::
     manifest.json          the sweep spec, its hash, versions, device, timings
     runs/part-*.parquet    one row per run (written to a dot-file first, then renamed)
     index.html, *.png      the report
-    .lock                  held (flock) while a sweep writes the folder
+    .lock                  held (flock) while a sweep writes the folder (by a shard: briefly)
+    .lock-sIofN            held while shard I of N trains (``--shard I/N``)
+    shards/I-of-N.json     written when shard I of N has trained its slice
 
 A run is done when its row is in a part file; re-running a sweep trains only what is missing.
 """
@@ -18,6 +20,7 @@ import errno
 import fcntl
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -310,8 +313,9 @@ def clean_temp(results_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def folder_lock(results_dir: Path, name: str = ".lock") -> Iterator[None]:
-    """Exclusive lock on a results folder; a second writer gets a clear error at once.
+def folder_lock(results_dir: Path, name: str = ".lock", wait_s: float = 0.0) -> Iterator[None]:
+    """Exclusive lock on a results folder; a second writer gets a clear error at once (or
+    after ``wait_s`` seconds of retrying: shards take the shared lock only briefly).
 
     flock is released by the kernel when the holder dies, so a killed sweep never leaves a
     stale lock behind.
@@ -319,15 +323,35 @@ def folder_lock(results_dir: Path, name: str = ".lock") -> Iterator[None]:
     ensure_folder(Path(results_dir), "the lock file")
     fd = os.open(Path(results_dir) / name, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
-            raise ResultsError(f"{results_dir}: another sweep is writing this folder "
-                               f"({holder or 'pid unknown'}); wait for it or use another "
-                               "--out folder") from None
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
+                holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+                raise ResultsError(f"{results_dir}: another sweep is writing this folder "
+                                   f"({holder or 'pid unknown'}); wait for it or use another "
+                                   "--out folder") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {os.uname().nodename}".encode(), 0)
         yield
     finally:
         os.close(fd)
+
+
+def held_locks(results_dir: Path, pattern: str) -> list[str]:
+    """Names of the lock files matching ``pattern`` that a live process holds now."""
+    held = []
+    for path in sorted(Path(results_dir).glob(pattern)):
+        fd = os.open(path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held.append(path.name)
+        finally:
+            os.close(fd)
+    return held
