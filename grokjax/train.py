@@ -38,8 +38,8 @@ def metric_names(static: Static) -> tuple[str, ...]:
 def telemetry_names(static: Static) -> tuple[str, ...]:
     task = static.components.task
     shapes = jax.eval_shape(lambda: init_params(static, jax.random.key(0), jnp.float32(1)))
-    return (("zero_loss_frac",) + tuple(f"{k}_frac" for k in task.stability_keys(static))
-            + ("grad_cos",) + telemetry.tensor_norm_keys(shapes))
+    return ("zero_loss_frac", *(f"{k}_frac" for k in task.stability_keys(static)), "grad_cos",
+            *telemetry.tensor_norm_keys(shapes))
 
 
 def _telemetry(static: Static, hp: HParams, data: Any, params: Any) -> dict[str, jax.Array]:
