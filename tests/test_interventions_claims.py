@@ -72,3 +72,14 @@ def test_without_weight_decay_softmax_collapses_and_stablemax_does_not_rescue_at
     assert all(c[-1] == 1 for c in soft["zero_loss_frac"])
     assert all(c[-1] > 0.2 for c in soft["softmax_collapse_frac"])
     assert np.isinf(steps_to(df, 0.95)).all()
+
+
+def test_muon_at_adamws_weight_decay_does_not_fit_where_adamw_groks(tmp_path):
+    """sweeps/muon.toml [quick], lr 1e-2, seed 0: AdamW reaches 95% test accuracy; Muon with the
+    same decoupled weight decay 1 does not fit its training set (its orthogonalised updates
+    are smaller than Adam's, so the decay holds its weights ~2x smaller: final L2 norm)."""
+    df = _quick_slice("muon", tmp_path, seeds=1, grid={"lr": [1e-2]})
+    adamw, muon = _arm(df, optimizer="adamw"), _arm(df, optimizer="muon")
+    assert np.isfinite(steps_to(adamw, 0.95)).all()
+    assert (muon["final_train_acc"] < 0.5).all() and np.isinf(steps_to(muon, 0.95)).all()
+    assert (muon["final_l2_norm"].to_numpy() < 0.6 * adamw["final_l2_norm"].to_numpy()).all()
