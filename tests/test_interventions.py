@@ -239,3 +239,25 @@ def test_settings_lists_the_interventions():
     for word in ("grad_filter", "grokfast_alpha", "grokfast_window", "muon_beta",
                  "normaliser", "stablemax", "orthograd"):
         assert word in text
+
+
+def test_f64_normalisers_keep_a_loss_that_float32_rounds_to_zero():
+    """logits (0, -20): CE = log(1 + e^-20) = 2.06e-9. In float32 the softmax's sum rounds to
+    1 and the loss is exactly 0 (collapse); computed in float64 it survives the cast back."""
+    before = jax.config.read("jax_enable_x64")
+    jax.config.update("jax_enable_x64", True)
+    try:
+        logits = jnp.array([[0.0, -20.0]], jnp.float32)
+        y = jnp.array([0])
+        out = {}
+        for name in ("softmax", "softmax_f64", "stablemax", "stablemax_f64"):
+            static = Static.from_config(_cfg("modular", p=2, hidden=2, embed=2,
+                                             normaliser=name))
+            out[name] = np.asarray(static.components.task.loss(static, logits, y)[0])
+            assert out[name].dtype == np.float32
+        assert out["softmax"][0] == 0
+        np.testing.assert_allclose(out["softmax_f64"][0], np.log1p(np.exp(-20.0)), rtol=1e-6)
+        np.testing.assert_allclose(out["stablemax_f64"][0], np.log(1 + 1 / 21), rtol=1e-6)
+        np.testing.assert_allclose(out["stablemax"][0], np.log(1 + 1 / 21), rtol=1e-5)
+    finally:
+        jax.config.update("jax_enable_x64", before)
