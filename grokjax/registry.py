@@ -55,7 +55,8 @@ CORE: tuple[Setting, ...] = (
             choices=_choices("model"), id_at_default=False),
     Setting("optimizer", str, "adamw", STATIC,
             "adamw: decoupled weight decay; adam: penalty added to the gradient before Adam; "
-            "sgd: plain gradient descent with the penalty in the gradient",
+            "sgd: plain gradient descent with the penalty in the gradient; muon: "
+            "optax.contrib.muon on matrices, Nesterov Adam on the rest, decoupled penalty",
             choices=_choices("optimizer")),
     Setting("reg", str, "l2", STATIC, "weight-decay penalty: l2 (w) or l1 (sign w)",
             choices=_choices("penalty")),
