@@ -144,15 +144,17 @@ def job_jit(workload: str, models: int, steps: int, log_every: int) -> dict[str,
             "steps_per_s": models * steps / wall, **_peak_rss_mib()}
 
 
-def job_progress(workload: str, models: int, steps: int, log_every: int) -> dict[str, Any]:
-    """The cost of logging progress measures: one jitted model with and without them,
-    alternating calls so that both see the same machine."""
+def job_progress(workload: str, models: int, steps: int, log_every: int,
+                 switch: str = "progress") -> dict[str, Any]:
+    """The cost of logging progress measures (``switch = "progress"``) or the stability
+    telemetry (``"telemetry"``): one jitted model with and without them, alternating calls so
+    that both see the same machine."""
     import jax
 
     w = WORKLOADS[workload]
     fns, hp = {}, None
     for on in (True, False):
-        m = grokjax_calls.one_model(w.task, w.fixed(steps, log_every), progress=on)
+        m = grokjax_calls.one_model(w.task, w.fixed(steps, log_every), **{switch: on})
         hp = m.hparams(0)  # seed 0, the default; the same for both
         fns[on] = m.compile(hp)
     wall = {True: 0.0, False: 0.0}
@@ -186,7 +188,8 @@ def job_matmul(size: int, reps: int) -> dict[str, Any]:
 
 
 JOBS = {"grokjax": job_grokjax, "jit": job_jit, "torch": job_torch, "matmul": job_matmul,
-        "progress": job_progress, "transformer": job_transformer}
+        "progress": job_progress, "transformer": job_transformer,
+        "telemetry": lambda **kw: job_progress(**kw, switch="telemetry")}
 
 
 def measure(kind: str, isolate: bool = True, **kw) -> dict[str, Any]:
@@ -267,6 +270,9 @@ def run_bench(plan: Plan, isolate: bool = True, log=None) -> dict[str, Any]:
         log(f"{name}: progress-measure cost, {plan.jit_models} models ...")
         row["progress"] = measure("progress", isolate, workload=name, models=plan.jit_models,
                                   steps=plan.steps, log_every=plan.log_every)
+        log(f"{name}: telemetry cost, {plan.jit_models} models ...")
+        row["telemetry"] = measure("telemetry", isolate, workload=name, models=plan.jit_models,
+                                   steps=plan.steps, log_every=plan.log_every)
         log(f"{name}: torch {plan.torch_models} models x {plan.torch_steps} steps ...")
         row["torch"] = measure("torch", isolate, workload=name, models=plan.torch_models,
                                steps=plan.torch_steps, log_every=plan.log_every)

@@ -44,11 +44,13 @@ class OneModel:
     data: Callable[[], dict[str, np.ndarray]]  # the task's arrays, see one_model
 
 
-def one_model(task: str, fixed: dict[str, Any], progress: bool | None = None) -> OneModel:
+def one_model(task: str, fixed: dict[str, Any], progress: bool | None = None,
+              telemetry: bool | None = None) -> OneModel:
     """One model of the ``fixed`` settings: ``compile(hp)`` is
     ``jax.jit(grokjax.train, static_argnums=0)`` compiled ahead of time for ``hp``'s shapes; the
     compiled function takes any ``hparams(seed)`` and trains that model to the end (block on its
-    result).  ``progress`` overrides whether the progress measures are logged.
+    result).  ``progress`` / ``telemetry`` override whether the progress measures / the
+    stability telemetry are logged.
 
     ``data()``: parity ``x_train, y_train, x_test, y_test`` (x with the constant-1 column);
     modular ``a_train, b_train, y_train`` (the training pairs) and ``a_all, b_all, y_all,
@@ -63,6 +65,8 @@ def one_model(task: str, fixed: dict[str, Any], progress: bool | None = None) ->
     static = grokjax.Static.from_config(cfg)
     if progress is not None:
         static = static.replace(progress=progress)
+    if telemetry is not None:
+        static = static.replace(telemetry=telemetry)
 
     def hparams(seed: int):
         return grokjax.HParams.from_config({**cfg, "seed": seed}, static.dtype)

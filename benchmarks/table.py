@@ -10,7 +10,7 @@ from benchmarks.workloads import WORKLOADS, Workload
 COLUMNS = ("workload", "MFLOP/step", "runs x steps", "grokjax steps/s", "incl. compile",
            "GFLOP/s", "matmul GFLOP/s", "% mm", "compile s", "programs", "workers",
            "peak MiB", "torch steps/s", "x torch", "jit-1 steps/s", "x jit-1", "progress cost",
-           "target")
+           "telemetry cost", "target")
 
 
 def _num(x: Any, fmt: str = ",.0f") -> str:
@@ -72,6 +72,8 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
             "x jit-1": "-" if x_jit is None else f"{x_jit:.1f}x",
             "progress cost": ("error" if "error" in r.get("progress", {"error": 1}) else
                               f"{r['progress']['overhead_pct']:+.0f}%"),
+            "telemetry cost": ("error" if "error" in r.get("telemetry", {"error": 1}) else
+                               f"{r['telemetry']['overhead_pct']:+.0f}%"),
             "target": _target(w, x_torch, pct),
         })
     return rows
@@ -120,6 +122,9 @@ def format_table(results: dict[str, Any]) -> str:
         "progress cost: wall-time overhead of logging the progress measures (Fourier sparsity, "
         "key frequencies; parity bit norms) every log step, one jitted model with and without "
         "them, calls alternated (target: <= 15%).",
+        "telemetry cost: the same for the stability telemetry (softmax-collapse and zero-loss "
+        "fractions, gradient-weight cosine, per-tensor norms: one more forward and backward "
+        "pass over the train set per log step; target: <= 10%).",
         *notes,
     ]
     sc = results.get("scaling")

@@ -4,14 +4,24 @@
     grokjax.run_sweep(spec)                       # -> results/parity_quick/
     df = grokjax.load_results("results/parity_quick")
 
-Your own task, model, optimizer or penalty: build a ``Task`` / ``Model`` / ``Optimizer`` /
-``Penalty`` from pure functions and ``register`` it (docs/extending.md).
+Your own task, model, optimizer, penalty, gradient filter or normaliser: build a ``Task`` /
+``Model`` / ``Optimizer`` / ``Penalty`` / ``GradFilter`` / ``Normaliser`` from pure functions
+and ``register`` it (docs/extending.md).
 """
 
 __version__ = "0.1.0"
 
 from grokjax.checkpoints import load_params, saved_steps
-from grokjax.components import Batch, EvalBatch, Model, Optimizer, Penalty, Task
+from grokjax.components import (
+    Batch,
+    EvalBatch,
+    GradFilter,
+    Model,
+    Normaliser,
+    Optimizer,
+    Penalty,
+    Task,
+)
 from grokjax.engine import SweepReport, run_sweep
 from grokjax.errors import PlanError, SpecError
 from grokjax.models import constructed_params, modular_logits, parity_logit
@@ -35,8 +45,10 @@ __all__ = [
     "CheckpointOptions",
     "EngineOptions",
     "EvalBatch",
+    "GradFilter",
     "HParams",
     "Model",
+    "Normaliser",
     "Optimizer",
     "Penalty",
     "PlanError",

@@ -58,6 +58,9 @@ class Task:
       must leave ``cfg["train_size"]`` (the number of training examples) set.
     progress_keys(cfg) / progress(cfg, params): scalar progress measures logged at every log
       step inside the compiled loop (same keys for every run of a task configuration).
+    stability_keys(cfg) / stability(cfg, outputs, targets): per-example booleans of the train
+      set logged as fractions at every log step (telemetry), e.g. a softmax task's
+      ``softmax_collapse`` (grokjax.normalisers.softmax_collapsed).
     run_columns(cfg, params_R, n): host-side extra row columns from the final parameters of
       ``n`` runs (a leading run axis), e.g. a modular run's key frequencies.
     defaults: defaults for settings the task does not own (steps, lr, weight_decay...).
@@ -77,6 +80,8 @@ class Task:
     progress_keys: Callable[[Any], tuple[str, ...]] = lambda cfg: ()
     progress: Callable[[Any, Any], dict[str, Any]] | None = None
     run_columns: Callable[[Any, Any, int], dict[str, list]] | None = None
+    stability_keys: Callable[[Any], tuple[str, ...]] = lambda cfg: ()
+    stability: Callable[[Any, Any, Any], dict[str, Any]] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,4 +137,28 @@ class Optimizer:
     make: Callable[[Any, Any, Any], Any]
 
 
-Component = Task | Model | Penalty | Optimizer
+@dataclasses.dataclass(frozen=True)
+class GradFilter:
+    """A gradient filter: ``make(cfg, hp)`` -> an optax GradientTransformation applied to the
+    loss gradient before the optimizer and its penalty (Grokfast, orthogonal gradients); its
+    state lives in the optimizer state, its numbers are traced per run.  Selected by the core
+    setting ``grad_filter``."""
+
+    name: str
+    doc: str
+    settings: tuple[Setting, ...]
+    make: Callable[[Any, Any], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Normaliser:
+    """How a classification task turns logits into log-probabilities:
+    ``log_probs(logits_BxC)`` -> log p_BxC (softmax, StableMax).  Tasks with a softmax
+    cross-entropy select one with their ``normaliser`` setting."""
+
+    name: str
+    doc: str
+    log_probs: Callable[[Any], Any]
+
+
+Component = Task | Model | Penalty | Optimizer | GradFilter | Normaliser

@@ -21,6 +21,8 @@ LR = Setting("lr", float, 1e-3, RUN, "learning rate", check=positive)
 BETA1 = Setting("beta1", float, 0.9, RUN, "Adam beta1", check=unit_open)
 BETA2 = Setting("beta2", float, 0.98, RUN, "Adam beta2", check=unit_open)
 EPS = Setting("eps", float, 1e-8, RUN, "Adam epsilon", check=positive)
+MUON_BETA = Setting("muon_beta", float, 0.95, RUN, "Muon momentum (optax.contrib.muon's beta)",
+                    check=unit_open)
 WEIGHT_DECAY = Setting("weight_decay", float, 1.0, RUN, "weight-decay strength", check=nonneg)
 WARMUP = Setting("warmup_steps", int, 0, STATIC,
                  "linear learning-rate warm-up: update t (from 0) uses lr * min(t / "
@@ -69,7 +71,28 @@ register(Optimizer(
     lambda cfg, hp, penalty: optax.chain(penalty, scale_by_lr(cfg, hp))))
 
 
+def muon(hp: Any, penalty: optax.GradientTransformation) -> optax.GradientTransformation:
+    """optax.contrib.muon for the direction (Newton-Schulz-orthogonalised Nesterov momentum on
+    2-D parameters; Nesterov Adam with beta1, beta2, eps on the others), then the penalty,
+    decoupled as in adamw: update = -lr (direction + penalty'(w)).  With the L2 penalty this is
+    optax.contrib.muon(lr, weight_decay=wd, adam_weight_decay=wd) (tested)."""
+    direction = optax.contrib.muon(learning_rate=1.0, beta=hp.muon_beta, eps=hp.eps,
+                                   adam_b1=hp.beta1, adam_b2=hp.beta2)  # = -direction
+    return optax.chain(direction, optax.scale(-1.0), penalty,
+                       optax.scale_by_learning_rate(hp.lr))
+
+
+register(Optimizer(
+    "muon", "Muon (optax.contrib.muon) on matrices, Nesterov Adam on vectors; decoupled "
+    "penalty as in adamw", (LR, MUON_BETA, BETA1, BETA2, EPS), lambda cfg, hp, penalty: muon(
+        hp, penalty)))
+
+
 def make_optimizer(static: Any, hp: Any) -> optax.GradientTransformation:
-    """The run's optimizer with its penalty in place (``optimizer`` and ``reg`` settings)."""
+    """The run's gradient filter, then its optimizer with its penalty in place
+    (``grad_filter``, ``optimizer`` and ``reg`` settings); a filter whose ``make`` gives None
+    adds nothing (the optimizer state keeps its shape)."""
     parts = static.components
-    return parts.optimizer.make(static, hp, parts.penalty.make(static, hp))
+    opt = parts.optimizer.make(static, hp, parts.penalty.make(static, hp))
+    grad_filter = parts.grad_filter.make(static, hp)
+    return opt if grad_filter is None else optax.chain(grad_filter, opt)

@@ -20,6 +20,7 @@ import numpy as np
 
 from grokjax import train
 from grokjax.errors import PlanError
+from grokjax.optim import make_optimizer
 from grokjax.options import EngineOptions, fmt_bytes
 from grokjax.static import HParams, Static
 
@@ -115,9 +116,12 @@ def run_bytes(static: Static) -> int:
             p, static, static.components.task.train_batch(static, d, hp).inputs), params, data)
         width = max((x.shape[-1] for x in jax.tree.leaves(params) if x.ndim), default=1) + \
             math.prod(jax.tree.leaves(out)[0].shape[1:])
-    state = 5 * _nbytes(params)  # params, Adam mu and nu, gradients, updates
+    # params, gradients, updates, and the optimizer's own state (Adam's moments, a gradient
+    # filter's buffer: Grokfast MA keeps `window` copies of the gradient)
+    opt_state = jax.eval_shape(lambda p: make_optimizer(static, hp).init(p), params)
+    state = 3 * _nbytes(params) + _nbytes(opt_state)
     acts = (3 * static.train_pad + 2 * n_eval) * width * item
-    curves = static.n_logs * 8 * item
+    curves = static.n_logs * len(train.metric_names(static)) * item
     return state + _nbytes(data) + acts + curves
 
 

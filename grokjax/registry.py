@@ -17,7 +17,15 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from grokjax.components import Component, Model, Optimizer, Penalty, Task
+from grokjax.components import (
+    Component,
+    GradFilter,
+    Model,
+    Normaliser,
+    Optimizer,
+    Penalty,
+    Task,
+)
 from grokjax.settings import RUN, STATIC, Setting, nonneg, positive
 
 
@@ -26,7 +34,8 @@ class RegistryError(ValueError):
 
 
 _KINDS: dict[type, str] = {Task: "task", Model: "model", Optimizer: "optimizer",
-                           Penalty: "penalty"}
+                           Penalty: "penalty", GradFilter: "grad_filter",
+                           Normaliser: "normaliser"}
 _COMPONENTS: dict[str, dict[str, Any]] = {kind: {} for kind in _KINDS.values()}
 _SETTINGS: dict[str, Setting] = {}  # every setting by name: core first, then components'
 _PLUGINS: dict[Path, str] = {}  # plugin file -> sha256 of its text when loaded
@@ -46,10 +55,15 @@ CORE: tuple[Setting, ...] = (
             choices=_choices("model"), id_at_default=False),
     Setting("optimizer", str, "adamw", STATIC,
             "adamw: decoupled weight decay; adam: penalty added to the gradient before Adam; "
-            "sgd: plain gradient descent with the penalty in the gradient",
+            "sgd: plain gradient descent with the penalty in the gradient; muon: "
+            "optax.contrib.muon on matrices, Nesterov Adam on the rest, decoupled penalty",
             choices=_choices("optimizer")),
     Setting("reg", str, "l2", STATIC, "weight-decay penalty: l2 (w) or l1 (sign w)",
             choices=_choices("penalty")),
+    Setting("grad_filter", str, "none", STATIC,
+            "a filter on the loss gradient before the optimizer and its penalty: none, "
+            "grokfast_ema, grokfast_ma (Lee et al. 2024) or orthograd (Prieto et al. 2025)",
+            choices=_choices("grad_filter"), id_at_default=False),
     Setting("steps", int, 20_000, STATIC, "optimizer steps", check=positive),
     Setting("batch_size", int, 0, STATIC,
             "examples per step, drawn without replacement among the run's train_size from a "
@@ -71,7 +85,8 @@ CORE: tuple[Setting, ...] = (
             check=nonneg, array="uint32"),
 )
 # Selects a component: setting name -> kind
-SELECTORS = {"task": "task", "model": "model", "optimizer": "optimizer", "reg": "penalty"}
+SELECTORS = {"task": "task", "model": "model", "optimizer": "optimizer", "reg": "penalty",
+             "grad_filter": "grad_filter"}
 # Set by every task's resolve hook (the number of training examples; masks the padded set)
 TRAIN_SIZE = Setting("train_size", int, 1000, RUN, "training examples (derived for most tasks)",
                      check=positive, array="int32")
@@ -95,19 +110,20 @@ def register(component: Component) -> Component:
     """Register a task, model, optimizer or penalty under its name; returns it."""
     kind = _KINDS.get(type(component))
     if kind is None:
-        raise RegistryError(f"cannot register {component!r}: not a Task, Model, Optimizer or "
-                            "Penalty (grokjax.components)")
+        raise RegistryError(f"cannot register {component!r}: not a Task, Model, Optimizer, "
+                            "Penalty, GradFilter or Normaliser (grokjax.components)")
     if component.name in _COMPONENTS[kind]:
         raise RegistryError(f"a {kind} named {component.name!r} is already registered; "
                             "choose another name")
     core = {s.name for s in CORE}
     seen = set()
-    for s in component.settings:
+    settings = getattr(component, "settings", ())
+    for s in settings:
         if s.name in core or s.name in seen:
             raise RegistryError(f"{kind} {component.name!r}: setting {s.name!r} is declared "
                                 "twice (core settings: " + ", ".join(sorted(core)) + ")")
         seen.add(s.name)
-    for s in component.settings:
+    for s in settings:
         _add_setting(f"{kind} {component.name!r}", s)
     _COMPONENTS[kind][component.name] = component
     _SELECTIONS.clear()
@@ -138,11 +154,12 @@ class Selection:
     model: Model
     optimizer: Optimizer
     penalty: Penalty
+    grad_filter: GradFilter
 
     @functools.cached_property
     def settings(self) -> tuple[Setting, ...]:
         out: dict[str, Setting] = {s.name: s for s in CORE}
-        for c in (self.task, self.model, self.optimizer, self.penalty):
+        for c in (self.task, self.model, self.optimizer, self.penalty, self.grad_filter):
             for s in c.settings:
                 out.setdefault(s.name, s)
         return tuple(out.values())
@@ -161,22 +178,31 @@ _SELECTIONS: dict[tuple, Selection] = {}
 
 
 def select(task: str, model: str | None = None, optimizer: str = "adamw",
-           reg: str = "l2") -> Selection:
+           reg: str = "l2", grad_filter: str = "none") -> Selection:
     """The components of a run (the task's default model unless ``model`` is given)."""
-    key = (task, model or None, optimizer, reg)
+    key = (task, model or None, optimizer, reg, grad_filter)
     if key not in _SELECTIONS:
         _SELECTIONS[key] = _select(*key)
     return _SELECTIONS[key]
 
 
-def _select(task: str, model: str | None, optimizer: str, reg: str) -> Selection:
+def select_for(cfg: Mapping[str, Any]) -> Selection:
+    """The components a run configuration (a mapping of settings) selects, defaults where
+    a selector is absent."""
+    return select(cfg["task"], cfg.get("model") or None, cfg.get("optimizer") or "adamw",
+                  cfg.get("reg") or "l2", cfg.get("grad_filter") or "none")
+
+
+def _select(task: str, model: str | None, optimizer: str, reg: str, grad_filter: str
+            ) -> Selection:
     t = get("task", task)
     m = get("model", model or t.default_model)
     if m.inputs is not None and t.inputs not in m.inputs:
         raise RegistryError(f"model {m.name!r} does not apply to task {t.name!r} (it takes "
                             f"{'/'.join(m.inputs)} inputs, the task gives {t.inputs!r}); "
                             f"models for {t.name!r}: " + ", ".join(models_for(t)))
-    return Selection(t, m, get("optimizer", optimizer), get("penalty", reg))
+    return Selection(t, m, get("optimizer", optimizer), get("penalty", reg),
+                     get("grad_filter", grad_filter))
 
 
 def models_for(task: Task) -> list[str]:
@@ -252,9 +278,11 @@ def describe_settings(task: str | None = None) -> str:
 
     tasks = [task] if task else list(names("task"))
     add("core", CORE)
-    for kind in ("optimizer", "penalty"):
+    for kind in ("optimizer", "penalty", "grad_filter"):
         for n in names(kind):
             add(f"{kind} {n}", get(kind, n).settings)
+    for n in names("normaliser"):
+        lines.append(f"{'normaliser ' + n:22s} {get('normaliser', n).doc}")
     for t in tasks:
         comp = get("task", t)
         add(f"task {t}", comp.settings)

@@ -24,8 +24,7 @@ def resolve(task: str, overrides: Mapping[str, Any], source: str = "<config>",
     the components' resolve hooks (which add derived values such as ``train_size``)."""
     where = where or (lambda key: key)
     try:
-        sel = registry.select(task, overrides.get("model") or None,
-                              overrides.get("optimizer", "adamw"), overrides.get("reg", "l2"))
+        sel = registry.select_for({**overrides, "task": task})
     except registry.RegistryError as e:
         raise SpecError(source, where("model"), str(e)) from None
     cfg = {s.name: sel.default(s) for s in sel.settings}
@@ -52,8 +51,7 @@ def resolve(task: str, overrides: Mapping[str, Any], source: str = "<config>",
 
 def run_id(cfg: Mapping[str, Any]) -> str:
     """Stable hash of a run's full configuration (settings and derived values, not ids)."""
-    sel = registry.select(cfg["task"], cfg.get("model") or None, cfg.get("optimizer", "adamw"),
-                          cfg.get("reg", "l2"))
+    sel = registry.select_for(cfg)
     own = {s.name: s for s in sel.settings}
     keep = {}
     for k, v in cfg.items():

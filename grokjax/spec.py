@@ -277,12 +277,14 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>", name: str | None
 
     # The components the runs select, and the settings they declare: every key must apply.
     selections = {}
+    selector_keys = [k for k in registry.SELECTORS if k != "task"]
     for combo in itertools.product(*(_selector_values(k, fixed, grid)
-                                     for k in ("model", "optimizer", "reg"))):
-        model, opt, reg = combo
+                                     for k in selector_keys)):
+        model = combo[0]
         where = f"[{'grid' if 'model' in grid else 'fixed'}] model" if model else "[fixed] task"
         try:
-            selections[combo] = registry.select(task, model, opt or "adamw", reg or "l2")
+            selections[combo] = registry.select_for(
+                {"task": task, **dict(zip(selector_keys, combo, strict=True))})
         except registry.RegistryError as e:
             raise SpecError(source, where, str(e)) from None
     usable = {s.name for sel in selections.values() for s in sel.settings}

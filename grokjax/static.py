@@ -21,23 +21,25 @@ class Static:
     Hashable, so it is a static argument of jit.  ``train_pad`` is the padded train-set length of
     the group: each run uses its own first ``train_size`` rows (a traced number), so runs with
     different train sizes can share one program.  ``progress=False`` skips the task's progress
-    measures (the benchmark prices them).
+    measures and ``telemetry=False`` the stability telemetry (the benchmark prices both).
     """
 
-    __slots__ = ("_items", "progress", "train_pad")
+    __slots__ = ("_items", "progress", "telemetry", "train_pad")
 
-    def __init__(self, values: Mapping[str, Any], train_pad: int, progress: bool = True):
+    def __init__(self, values: Mapping[str, Any], train_pad: int, progress: bool = True,
+                 telemetry: bool = True):
         items = tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
                              for k, v in values.items()))
         object.__setattr__(self, "_items", items)
         object.__setattr__(self, "train_pad", int(train_pad))
         object.__setattr__(self, "progress", bool(progress))
+        object.__setattr__(self, "telemetry", bool(telemetry))
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], train_pad: int | None = None,
                     progress: bool = True) -> Static:
         """The static part of one resolved run configuration."""
-        sel = registry.select(cfg["task"], cfg.get("model"), cfg["optimizer"], cfg["reg"])
+        sel = registry.select_for(cfg)
         names = [s.name for s in sel.settings if s.role == STATIC]
         values = {n: cfg[n] for n in names if n in cfg}
         values["model"] = sel.model.name
@@ -53,17 +55,18 @@ class Static:
         raise AttributeError("Static is immutable; use replace()")
 
     def __hash__(self) -> int:
-        return hash((self._items, self.train_pad, self.progress))
+        return hash((self._items, self.train_pad, self.progress, self.telemetry))
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Static) and self._items == other._items
-                and self.train_pad == other.train_pad and self.progress == other.progress)
+                and self.train_pad == other.train_pad and self.progress == other.progress
+                and self.telemetry == other.telemetry)
 
     def __repr__(self) -> str:
         return f"Static({dict(self._items)}, train_pad={self.train_pad})"
 
     def __reduce__(self):
-        return (Static, (dict(self._items), self.train_pad, self.progress))
+        return (Static, (dict(self._items), self.train_pad, self.progress, self.telemetry))
 
     def get(self, name: str, default: Any = None) -> Any:
         return dict(self._items).get(name, default)
@@ -74,11 +77,13 @@ class Static:
     def replace(self, **kw: Any) -> Static:
         pad = kw.pop("train_pad", self.train_pad)
         progress = kw.pop("progress", self.progress)
-        return Static({**dict(self._items), **kw}, pad, progress)
+        tele = kw.pop("telemetry", self.telemetry)
+        return Static({**dict(self._items), **kw}, pad, progress, tele)
 
     @property
     def components(self) -> registry.Selection:
-        return _selection(self.task, self.model, self.optimizer, self.reg)
+        return _selection(self.task, self.model, self.optimizer, self.reg,
+                          self.get("grad_filter", "none"))
 
     @property
     def jnp_dtype(self):
@@ -108,8 +113,9 @@ def _fmt(v: Any) -> str:
 
 
 @functools.cache
-def _selection(task: str, model: str, optimizer: str, reg: str) -> registry.Selection:
-    return registry.select(task, model, optimizer, reg)
+def _selection(task: str, model: str, optimizer: str, reg: str, grad_filter: str
+               ) -> registry.Selection:
+    return registry.select(task, model, optimizer, reg, grad_filter)
 
 
 @jax.tree_util.register_pytree_node_class
@@ -156,7 +162,7 @@ class HParams:
     def from_configs(cls, configs: Sequence[Mapping[str, Any]], dtype) -> HParams:
         """Stack the per-run numbers of runs of one group (leading run axis)."""
         c0 = configs[0]
-        sel = registry.select(c0["task"], c0.get("model"), c0["optimizer"], c0["reg"])
+        sel = registry.select_for(c0)
         return cls({name: jnp.asarray(np.array([c[name] for c in configs], dtype=dt))
                     for name, dt in _run_dtypes(sel, dtype).items()})
 

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from grokjax import telemetry
 from grokjax.optim import make_optimizer
 from grokjax.static import HParams, Static
 
@@ -27,9 +28,40 @@ METRICS = ("train_loss", "test_loss", "train_acc", "test_acc", "l2_norm", "l1_no
 
 
 def metric_names(static: Static) -> tuple[str, ...]:
-    """Curves logged for a run: the common metrics, then the task's progress measures."""
+    """Curves logged for a run: the common metrics, the task's progress measures, then the
+    stability telemetry (grokjax.telemetry) unless ``static.telemetry`` is off."""
     extra = static.components.task.progress_keys(static) if static.progress else ()
-    return METRICS + tuple(extra)
+    return METRICS + tuple(extra) + (telemetry_names(static) if static.telemetry else ())
+
+
+@functools.cache
+def telemetry_names(static: Static) -> tuple[str, ...]:
+    task = static.components.task
+    shapes = jax.eval_shape(lambda: init_params(static, jax.random.key(0), jnp.float32(1)))
+    return ("zero_loss_frac", *(f"{k}_frac" for k in task.stability_keys(static)), "grad_cos",
+            *telemetry.tensor_norm_keys(shapes))
+
+
+def _telemetry(static: Static, hp: HParams, data: Any, params: Any) -> dict[str, jax.Array]:
+    """One more forward and backward pass over the train set at a log step."""
+    task = static.components.task
+    batch = task.train_batch(static, data, hp)
+    mask_N = jnp.arange(static.train_pad) < hp.train_size
+
+    def loss_and_aux(p):
+        outputs = static.components.model.apply(p, static, batch.inputs)
+        loss_N, _ = task.loss(static, outputs, batch.targets)
+        mean = jnp.sum(jnp.where(mask_N, loss_N, 0)) / hp.train_size.astype(loss_N.dtype)
+        return mean, (loss_N, outputs)
+
+    grads, (loss_N, outputs) = jax.grad(loss_and_aux, has_aux=True)(params)
+    out = {"zero_loss_frac": telemetry.masked_share(loss_N == 0, mask_N)}
+    if task.stability is not None:
+        for k, flag_N in task.stability(static, outputs, batch.targets).items():
+            out[f"{k}_frac"] = telemetry.masked_share(flag_N, mask_N)
+    out["grad_cos"] = telemetry.cosine(grads, params)
+    out.update(telemetry.tensor_norms(params))
+    return out
 
 
 @struct.dataclass
@@ -142,6 +174,8 @@ def metrics_of(static: Static, hp: HParams, data: Any, state: TrainState
     task = static.components.task
     if static.progress and task.progress is not None and task.progress_keys(static):
         m.update(task.progress(static, state.params))
+    if static.telemetry:
+        m.update(_telemetry(static, hp, data, state.params))
     nan = jnp.array(jnp.nan, static.jnp_dtype)
     return {k: jnp.where(state.alive, m[k].astype(static.jnp_dtype), nan)
             for k in metric_names(static)}

@@ -16,6 +16,7 @@ from flax import struct
 from grokjax.analysis import fourier
 from grokjax.analysis.progress import KEY_CUTOFF, KEY_FRACTION
 from grokjax.components import Batch, EvalBatch, Task
+from grokjax.normalisers import NORMALISER, cross_entropy, softmax_collapsed
 from grokjax.registry import register
 from grokjax.settings import RUN, STATIC, Setting, unit_frac
 
@@ -67,12 +68,6 @@ def make_modular_data(p: int, op: str, symmetric: bool, n_train: int, data_seed:
     return ModularData(a_P, b_P, y_P, rank_P.astype(jnp.int32), a_P[idx_N], b_P[idx_N], y_P[idx_N])
 
 
-def cross_entropy(logits_BxP: jax.Array, y_B: jax.Array) -> jax.Array:
-    """Per-example softmax cross-entropy, computed stably (log-sum-exp)."""
-    lse_B = jax.nn.logsumexp(logits_BxP, axis=-1)
-    return lse_B - jnp.take_along_axis(logits_BxP, y_B[:, None], axis=-1)[:, 0]
-
-
 def _make_data(cfg: Any, data_seed: jax.Array) -> ModularData:
     return make_modular_data(cfg.p, cfg.op, cfg.symmetric, cfg.train_pad, data_seed)
 
@@ -88,7 +83,7 @@ def _eval_batches(cfg: Any, data: ModularData, hp: Any) -> tuple[EvalBatch, ...]
 
 
 def _loss(cfg: Any, logits_BxP: jax.Array, y_B: jax.Array) -> tuple[jax.Array, jax.Array]:
-    ce_B = cross_entropy(logits_BxP, y_B)
+    ce_B = cross_entropy(cfg, logits_BxP, y_B)
     if cfg.loss == "ce_class_mean":
         ce_B = ce_B / cfg.p
     return ce_B, jnp.argmax(logits_BxP, axis=-1) == y_B
@@ -175,8 +170,11 @@ TASK = register(Task(
         Setting("loss", str, "ce", STATIC,
                 "ce: cross-entropy averaged over examples; ce_class_mean: also averaged over"
                 " the p classes (the notebooks' CE/p)", choices=("ce", "ce_class_mean")),
+        NORMALISER,
     ),
     make_data=_make_data, train_batch=_train_batch, eval_batches=_eval_batches, loss=_loss,
     resolve=_resolve, default_model="modular_mlp", inputs="token_pairs", defaults={"steps": 50_000},
     progress_keys=_progress_keys, progress=_progress, run_columns=_run_columns,
+    stability_keys=lambda cfg: ("softmax_collapse",),
+    stability=lambda cfg, logits_BxP, y_B: {"softmax_collapse": softmax_collapsed(logits_BxP)},
 ))
