@@ -1,8 +1,9 @@
 """Where a sweep's chunks are trained: a small table of backends the engine looks up by name.
 
-``local`` trains on this host (one pinned worker process per CPU core, or one process sharding
-each chunk over the local GPU/TPU devices); ``ray`` trains on a Ray cluster's actors
-(``grokjax.ray_backend``, imported only when asked for: Ray is an optional extra).  Both get the
+``local`` trains on this host (one pinned worker process per CPU core -- or, with one worker,
+this process -- or one process sharding each chunk over the local GPU/TPU devices); ``ray``
+trains on a Ray cluster's actors (``grokjax.ray_backend``, imported only when asked for: Ray is
+an optional extra).  Both get the
 same ``Work`` and write rows through ``grokjax.runner.PartWriter``.
 """
 
@@ -13,6 +14,7 @@ from typing import Any, Protocol
 
 from grokjax.layout import Layout, planned
 from grokjax.options import EngineOptions
+from grokjax.plan import backend, resolved_workers, usable_cores
 from grokjax.runner import COMPILES, ChunkDone, Trained, Work, execute_chunks
 
 
@@ -35,17 +37,23 @@ class LocalBackend:
 
     def __init__(self, options: EngineOptions):
         self.options = options
+        self.pinned = False
 
     def resolve(self, options: EngineOptions, runs: tuple, plugins: tuple[str, ...],
                 x64: bool) -> EngineOptions:
+        # Several workers on CPU, one per core: each is pinned, so XLA gives it one thread --
+        # also when a resume leaves a single chunk (in this process it would get every core,
+        # and other floats: grokjax.layout).
+        workers = resolved_workers(options)
+        self.pinned = backend() == "cpu" and 1 < workers <= usable_cores()
         return options
 
     def layout(self, vmap_width: int) -> Layout:
-        return planned(vmap_width)
+        return planned(vmap_width, threads=1 if self.pinned else None)
 
     def train(self, work: Work, on_steps: Callable[[float], None],
               on_chunk: Callable[[ChunkDone], None]) -> Trained:
-        if work.workers > 1:
+        if work.workers > 1 or self.pinned:
             from grokjax.workers import WorkerJob, run_workers
 
             got = Trained(workers=work.workers)

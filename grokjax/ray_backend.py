@@ -1,7 +1,8 @@
 """The ``ray`` backend: a sweep's chunks trained by actors of a Ray cluster (``grokjax[ray]``).
 
 One actor per device (``num_gpus=1`` on GPU nodes; one per TPU host, with all its chips) or
-per CPU core (``num_cpus=1``: one run at a time, as the local workers do).  An actor imports
+per CPU core (``num_cpus=1``: one run at a time, pinned to one core as the local workers are,
+so a Ray row equals the local row bit for bit).  An actor imports
 JAX, loads the sweep's plugins and plans the sweep once, then trains chunk after chunk, so its
 compiled programs are reused.  The driver hands chunks to idle actors (fast actors take more),
 gets each chunk's rows back and writes the Parquet parts itself, in a writer thread that overlaps
@@ -53,8 +54,14 @@ def local_runtime_env() -> dict[str, Any]:
 class Trainer:
     """One Ray actor's state: JAX with the sweep's components, and the sweep's plan."""
 
-    def __init__(self, runs: tuple, plugins: tuple[tuple[str, str], ...], x64: bool):
+    def __init__(self, runs: tuple, plugins: tuple[tuple[str, str], ...], x64: bool,
+                 slot: int | None = None):
         t0 = time.perf_counter()
+        if slot is not None and hasattr(os, "sched_setaffinity"):
+            # A CPU actor (num_cpus=1) gets one core before JAX starts, as a local worker
+            # does: XLA's CPU thread pool, and with it the floats, are then the same.
+            cores = sorted(os.sched_getaffinity(0))
+            os.sched_setaffinity(0, {cores[slot % len(cores)]})
         import tempfile
 
         import jax
@@ -84,8 +91,11 @@ class Trainer:
             bucket_train_size=plan.resolved_bucketing(options),
             memory_budget=options.memory_budget or plan.default_budget(
                 plan.resolved_workers(EngineOptions())))
+        from grokjax.layout import cpu_threads
+
         return {"pid": os.getpid(), "backend": jax.default_backend(),
                 "device_kind": dev.device_kind, "n_devices": len(jax.local_devices()),
+                "cpu_threads": cpu_threads(),
                 "jax_version": jax.__version__, "options": resolved, "init_s": self.init_s}
 
     def setup(self, job: Job, budget: int) -> None:
@@ -111,6 +121,7 @@ class RayBackend:
         self.pids: dict[Any, int] = {}  # actor -> its process id (tests kill one)
         self.startup_s: list[float] = []  # per actor: creation until ready
         self.replaced = 0
+        self.slots = 0  # CPU actors started: actor i is pinned to core i mod its node's cores
         self.received = 0  # chunks whose rows came back
         self.in_flight: dict[Any, tuple[Any, int]] = {}  # task -> (actor, chunk index)
         self.info: dict[str, Any] = {}
@@ -148,8 +159,11 @@ class RayBackend:
         """Start ``k`` actors together; each is ready once it has imported JAX, loaded the
         plugins and described its devices (that wait is its start-up time)."""
         t0 = time.perf_counter()
+        cpu = "num_gpus" not in self.resources and "resources" not in self.resources
+        slots = range(self.slots, self.slots + k)
+        self.slots += k
         actors = [self.actor_cls.options(**self.resources).remote(
-            self.runs_ref, self.plugins, self.x64) for _ in range(k)]
+            self.runs_ref, self.plugins, self.x64, slot if cpu else None) for slot in slots]
         refs = {a.describe.remote(self.options): a for a in actors}
         while refs:
             ready, _ = self.ray.wait(list(refs), num_returns=1)
@@ -177,7 +191,8 @@ class RayBackend:
         d = self.info
         devices = d["n_devices"]
         width = -(-vmap_width // devices) * devices if devices > 1 else vmap_width
-        return Layout(width, devices, d["backend"], d["device_kind"], d["jax_version"])
+        return Layout(width, devices, d["backend"], d["device_kind"], d["jax_version"],
+                      d["cpu_threads"])
 
     def train(self, work: Work, on_steps: Callable[[float], None],
               on_chunk: Callable[[ChunkDone], None]) -> Trained:

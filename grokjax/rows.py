@@ -16,6 +16,7 @@ import pandas as pd
 
 from grokjax import phases, registry
 from grokjax.hashing import stable_hash
+from grokjax.layout import cpu_threads
 from grokjax.static import Static
 from grokjax.summary import NULLABLE_INT, summarize
 
@@ -97,6 +98,9 @@ def build_rows(sweep: str, spec_hash: str, static: Static, configs: Sequence[Map
     # the layout that decided the float results (grokjax.layout)
     cols["vmap_width"] = pd.array([result.vmap_width] * n, dtype="Int64")
     cols["n_devices"] = pd.array([result.n_devices] * n, dtype="Int64")
+    cols["cpu_threads"] = pd.array([cpu_threads()] * n, dtype="Int64")
+    if any("adaptive_round" in c for c in configs):  # the round that chose it (grokjax.adaptive)
+        cols["adaptive_round"] = pd.array([c.get("adaptive_round") for c in configs], "Int64")
     cols["wall_time_s"] = [wall_s / n] * n
     cols["created_at"] = [dt.datetime.now(dt.UTC).isoformat(timespec="seconds")] * n
     return phases.classify_frame(pd.DataFrame(cols), rule)

@@ -47,6 +47,26 @@ weight_decay = [0.0, 0.3, 1.0]
 [engine]
 flush_rows = 1
 """
+# Sized like sweeps/parity_quick.toml (n 30, hidden 32, 1,000 / 1,750 sequences): XLA splits
+# matmuls of this size by thread, so an actor that is not pinned to one core, as the local
+# workers are, gives other floats (a tiny model would hide that).
+QUICK_SPEC = """
+[sweep]
+seeds = 2
+data_seeds = "per_seed"
+[fixed]
+task = "parity"
+n = 30
+k = 3
+hidden = 32
+test_size = 500
+steps = 300
+log_every = 50
+lr = 3e-3
+[grid]
+weight_decay = [0.01, 1.0]
+train_size = [1000, 1750]
+"""
 VOLATILE = {"wall_time_s", "created_at"}  # provenance that differs between any two runs
 
 
@@ -76,7 +96,8 @@ def _spec(tmp_path, steps):
 
 
 def _local(spec_file, out):
-    run_sweep(load_spec(spec_file), out, options=EngineOptions(workers=1), quiet=True,
+    """The local default on CPU: a worker pinned to each core (2 here)."""
+    run_sweep(load_spec(spec_file), out, options=EngineOptions(workers=2), quiet=True,
               report=False)
     return pd.read_parquet(out / "runs")
 
@@ -107,14 +128,17 @@ def _capture(monkeypatch) -> list[RayBackend]:
 
 
 def test_ray_rows_equal_local_engine_bit_for_bit(ray_cluster, tmp_path, monkeypatch):
-    spec_file = _spec(tmp_path, 200)
+    spec_file = tmp_path / "quick.toml"
+    spec_file.write_text(QUICK_SPEC)
     ref = _local(spec_file, tmp_path / "local")
     made = _capture(monkeypatch)
     rep = run_sweep(load_spec(spec_file), tmp_path / "ray",
                     options=EngineOptions(backend="ray"), quiet=True, report=False)
-    assert rep.backend == "ray" and rep.n_trained == 6 and rep.workers == 2
+    assert rep.backend == "ray" and rep.n_trained == 8 and rep.workers == 2
     assert len(made[0].startup_s) == 2 and rep.startup_s > 0
-    same_rows(pd.read_parquet(tmp_path / "ray" / "runs"), ref)
+    got = pd.read_parquet(tmp_path / "ray" / "runs")
+    assert set(got["cpu_threads"]) == set(ref["cpu_threads"]) == {1}
+    same_rows(got, ref)  # every logged curve, every step
     run = ref["run_id"].iloc[0]  # parameters came back from the actors too
     steps = saved_steps(tmp_path / "local", run)
     assert saved_steps(tmp_path / "ray", run) == steps and len(steps) > 2
@@ -127,8 +151,10 @@ def test_ray_rows_equal_local_engine_bit_for_bit(ray_cluster, tmp_path, monkeypa
 
 def test_killing_an_actor_mid_chunk_still_writes_every_row_once(ray_cluster, tmp_path,
                                                                 monkeypatch):
-    spec_file = _spec(tmp_path, 2000)
+    spec_file, gate = _gated_spec(tmp_path, "gated_actor_kill")
+    gate.touch()
     ref = _local(spec_file, tmp_path / "local")
+    gate.unlink()  # each actor trains one chunk, then waits in the next: killed there
     made = _capture(monkeypatch)
     errors: list[BaseException] = []
 
@@ -145,12 +171,45 @@ def test_killing_an_actor_mid_chunk_still_writes_every_row_once(ray_cluster, tmp
     while not (made and made[0].in_flight and made[0].received):
         assert time.time() < deadline and t.is_alive(), errors or "no chunk ever started"
         time.sleep(0.02)
-    actor, _ = next(iter(made[0].in_flight.values()))  # busy with a chunk (about a second)
+    actor, _ = next(iter(made[0].in_flight.values()))  # waiting at the gate, mid-chunk
     os.kill(made[0].pids[actor], signal.SIGKILL)
+    gate.touch()
     t.join(timeout=180)
     assert not t.is_alive() and not errors, errors
     assert made[0].replaced == 1
     same_rows(pd.read_parquet(tmp_path / "ray" / "runs"), ref)
+
+
+# A parity task whose host-side hook (run after a chunk trains, before its rows are built)
+# lets each process finish one chunk and then waits for the gate file: the interrupted sweep
+# below is mid-way when the signal comes, however fast or loaded the machine is.
+GATED_PLUGIN = """
+import dataclasses, os, time
+import grokjax
+from grokjax.tasks import parity
+
+GATE = {gate!r}
+_chunks = [0]
+
+def _wait_for_gate(cfg, params_R, n):
+    _chunks[0] += 1
+    deadline = time.monotonic() + 600
+    while _chunks[0] > 1 and not os.path.exists(GATE) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return {{}}
+
+grokjax.register(dataclasses.replace(parity.TASK, name={name!r}, run_columns=_wait_for_gate))
+"""
+
+
+def _gated_spec(tmp_path, name):
+    gate = tmp_path / "gate"
+    (tmp_path / "gated.py").write_text(GATED_PLUGIN.format(gate=str(gate), name=name))
+    spec = _spec(tmp_path, 300).read_text().replace(
+        'data_seeds = "per_seed"', 'data_seeds = "per_seed"\nplugins = ["gated.py"]').replace(
+        'task = "parity"', f'task = "{name}"')
+    (tmp_path / "gated.toml").write_text(spec)
+    return tmp_path / "gated.toml", gate
 
 
 def _cli(spec_file, out, *extra):
@@ -162,8 +221,10 @@ def _cli(spec_file, out, *extra):
 def test_interrupted_or_killed_driver_then_rerun_trains_only_the_missing(
         ray_cluster, tmp_path, sig):
     """Ctrl-C on a driver that started its own cluster; kill -9 of one connected to ours."""
-    spec_file = _spec(tmp_path, 2000)
+    spec_file, gate = _gated_spec(tmp_path, f"gated_{sig.name.lower()}")
+    gate.touch()
     ref = _local(spec_file, tmp_path / "local")
+    gate.unlink()  # from now on each actor trains one chunk, then waits
     out = tmp_path / "ray"
     ray_arg = ["--ray"] if sig == signal.SIGINT else ["--ray", ray_cluster]
     temp = tempfile.mkdtemp(prefix="gjray", dir="/tmp")
@@ -192,8 +253,9 @@ def test_interrupted_or_killed_driver_then_rerun_trains_only_the_missing(
     if sig == signal.SIGINT:
         assert proc.returncode == 130 and "interrupted" in err, err
     partial = len(pd.read_parquet(out / "runs"))
-    assert 0 < partial < len(ref)
-    rerun = subprocess.run(_cli(spec_file, out, "--workers", "1"), env=ENV,
+    assert 0 < partial <= 2 < len(ref)  # the chunk each of the 2 actors trained, at most
+    gate.touch()
+    rerun = subprocess.run(_cli(spec_file, out), env=ENV,
                            capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert f"{partial} already done, {len(ref) - partial} trained" in rerun.stdout
