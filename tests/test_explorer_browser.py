@@ -118,7 +118,7 @@ def test_logit_waves_match_python(session):
     page.wait_for_function(f"Number(document.body.dataset.updates || 0) > {before}")
     rows = page.evaluate("() => window.grokjax.views.logits.data('logits')")
     assert {r["ans"] for r in rows} == {(4 + page.evaluate("window.grokjax.state.b")) % 11}
-    assert "mod 11" in page.inner_text("#gx-pred")
+    assert "label" in page.inner_text("#gx-pred")
     assert errors == [], errors
 
 
@@ -171,3 +171,75 @@ def test_transformer_page_draws_attention_and_neuron_frequencies(session, tmp_pa
                            timeout=10_000)
     assert not np.allclose(_cells(page, "att"), last)
     assert blocked == [] and errors == [], (blocked, errors)
+
+
+PLUGIN = Path(__file__).parent / "plugins" / "sqsum.py"
+
+
+@pytest.fixture(scope="module")
+def plugin_dir(tmp_path_factory):
+    """A new user's plugin task, (a^2 + b^2) mod p, under a plugin model with no views
+    (ln_mlp) and under the built-in modular_mlp; 4 snapshots per run."""
+    from grokjax.engine import run_sweep
+    from grokjax.options import EngineOptions
+    from grokjax.spec import parse_spec
+
+    spec = parse_spec({
+        "sweep": {"name": "sq", "seeds": 1, "plugins": [str(PLUGIN)]},
+        "fixed": {"task": "sqsum", "p": 11, "hidden": 8, "embed": 8, "steps": 120,
+                  "log_every": 20, "train_frac": 0.6, "lr": 1e-2},
+        "grid": {"model": ["ln_mlp", "modular_mlp"]},
+        "checkpoints": {"snapshots": 4}}, source="sq.toml")
+    out = tmp_path_factory.mktemp("results") / "sq"
+    run_sweep(spec, out, options=EngineOptions(workers=1), quiet=True, report=True)
+    return out
+
+
+def test_plugin_model_without_views_gets_curves_and_weight_heatmaps(session, plugin_dir):
+    from grokjax.checkpoints import load_params
+    from grokjax.store import load_results
+
+    _, context, errors, blocked = session
+    df = load_results(plugin_dir)
+    rid = str(df.loc[df["model"] == "ln_mlp", "run_id"].iloc[0])
+    page = _open(context, plugin_dir / "explore" / f"{rid}.html")
+    assert blocked == [] and errors == [], (blocked, errors)
+    assert page.evaluate("() => window.grokjax.D.steps.length") == 4
+    curves = page.evaluate("() => window.grokjax.views.curves.data('curves')")
+    assert len(curves) == 2 * 7 and all(r["loss"] is not None for r in curves)
+    leaves = page.evaluate("() => window.grokjax.D.gen.leaves")
+    final = load_params(plugin_dir, rid)
+    assert sorted(leaf["name"] for leaf in leaves) == ["['embed']", "['w_h']", "['w_o']"]
+    for leaf in leaves:
+        name = leaf["name"][2:-2]
+        cells = _cells(page, leaf["key"])
+        np.testing.assert_allclose(np.asarray(cells).reshape(final[name].shape),
+                                   final[name], rtol=1e-6)
+    before = _updates(page)
+    page.evaluate("""() => { const el = document.getElementById("gx-step");
+      el.value = "0"; el.dispatchEvent(new Event("input", {bubbles: true})); }""")
+    page.wait_for_function(f"Number(document.body.dataset.updates || 0) > {before}",
+                           timeout=10_000)
+    assert not np.allclose(_cells(page, "g0"), final["embed"].ravel())
+    assert errors == [], errors
+
+
+def test_logit_waves_take_the_label_from_the_plugin_tasks_data(session, plugin_dir):
+    from grokjax.store import load_results
+
+    _, context, errors, _ = session
+    df = load_results(plugin_dir)
+    rid = str(df.loc[df["model"] == "modular_mlp", "run_id"].iloc[0])
+    page = _open(context, plugin_dir / "explore" / f"{rid}.html")
+    for a, b in ((3, 7), (9, 2)):  # (9, 2): a > b, only its mirror is in the a <= b data
+        page.evaluate(f"() => window.grokjax.setPair({a}, {b})")
+        page.wait_for_function(f"window.grokjax.state.a === {a} && window.grokjax.state.b "
+                               f"=== {b}")
+        page.wait_for_function(f"document.getElementById('gx-pred').innerText.includes('({a}, "
+                               f"{b})')")
+        want = (a * a + b * b) % 11
+        rows = page.evaluate("() => window.grokjax.views.logits.data('logits')")
+        assert {r["ans"] for r in rows} == {want}
+        text = page.inner_text("#gx-pred")
+        assert f"label {want};" in text and "mod 11" not in text, text
+    assert errors == [], errors

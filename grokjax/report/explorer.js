@@ -21,8 +21,10 @@
     for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i);
     return new Float32Array(u.buffer);
   }
-  const M = D.mod, P = D.par, PR = D.pairs, SN = (M || P).snaps;
-  const ARRAYS = ["wa", "wb", "wo", "ca", "cb", "co", "win", "wout"];
+  // M: token tables (modular), P: parity input weights, G: every parameter (no views).
+  const M = D.mod, P = D.par, PR = D.pairs, G = D.gen, SN = (M || P || G).snaps;
+  const ARRAYS = ["wa", "wb", "wo", "ca", "cb", "co", "win", "wout",
+    ...(G ? G.leaves.map((l) => l.key) : [])];
   const decoded = new Map();
   function snap(i) {
     if (!decoded.has(i)) {
@@ -97,7 +99,8 @@
   }
 
   // ---- neurons: order and frequency groups (modular) -------------------------------------------
-  const H = M ? M.H : P.H;
+  const H = M ? M.H : P ? P.H : 0;
+  const columns = (n) => Array.from({ length: n }, (_, c) => c);
   function neuronOrder(s) {
     if (M && M.dft && state.order === "freq") return s.order;
     return Array.from({ length: H }, (_, h) => h);
@@ -189,12 +192,15 @@
     tanh: Math.tanh,
     linear: (x) => x,
   };
+  // The label of (a, b) and its split, from the task's own data (never recomputed here).
+  const SPLIT = ["not in the task's data", "a training pair", "a test pair",
+    "not in the data; the label of its mirror (b, a)"];
   function answer(a, b) {
-    const p = M.p;
-    if (M.op === "sub") return (((a - b) % p) + p) % p;
-    if (M.op === "mul") return (a * b) % p;
-    return (a + b) % p;
+    const L = M.labels;
+    const y = L ? L.y[a * M.p + b] : -1;
+    return y >= 0 ? y : null;
   }
+  const splitOf = (a, b) => (M.labels ? SPLIT[M.labels.split[a * M.p + b]] : SPLIT[0]);
   // Per-group logit contributions of snapshot i for the pair (a, b): the activations of a
   // group's neurons times W_output (as grokjax.analysis.frequency_logits, grouped by key
   // frequency; the other neurons form one group).
@@ -236,7 +242,7 @@
   }
   function logitRows() {
     const { groups, total, counts } = logits(state.i, state.a, state.b);
-    const ans = answer(state.a, state.b), rows = [];
+    const label = answer(state.a, state.b), ans = label === null ? 0 : label, rows = [];
     const G = M.key.length;
     const p = M.p, phase = state.xaxis === "phase", half = (p - 1) / 2;
     const add = (g, gi, k, vals, ref, color, note) => {
@@ -256,10 +262,12 @@
     add("all neurons = model logits", G + 1, 1, total, null, "#222", nn(H));
     let best = 0;
     for (let c = 1; c < M.p; c++) if (total[c] > total[best]) best = c;
-    const sym = M.op === "sub" ? "−" : M.op === "mul" ? "×" : "+";
-    $("gx-pred").innerHTML = `(${state.a} ${sym} ${state.b}) mod ${M.p} = <b>${ans}</b>; ` +
-      `the model's top logit: <b class="${best === ans ? "ok" : "bad"}">${best}</b>` +
-      (best === ans ? " ✓" : " ✗");
+    const where = splitOf(state.a, state.b);
+    $("gx-pred").innerHTML = label === null
+      ? `(${state.a}, ${state.b}) is ${where}: no label; the model's top logit: <b>${best}</b>`
+      : `(${state.a}, ${state.b}), ${where}: label <b>${label}</b>; the model's top ` +
+        `logit: <b class="${best === label ? "ok" : "bad"}">${best}</b>` +
+        (best === label ? " ✓" : " ✗");
     return rows;
   }
 
@@ -325,9 +333,13 @@
         await drawHeat(views.cb, s.cb, p, H, "cb", s, ord);
         await drawHeat(views.co, s.co, p, H, "co", s, ord);
       }
-    } else {
+    } else if (P) {
       await drawHeat(views.win, s.win, P.n + 1, H, "win", s, ord);
       await drawHeat(views.wout, s.wout, 1, H, "wout", s, ord);
+    } else if (G) {
+      for (const l of G.leaves) {
+        await drawHeat(views[l.key], s[l.key], l.rows, l.cols, l.key, s, columns(l.cols));
+      }
     }
   }
   async function drawLogits() {
@@ -440,11 +452,13 @@
         views.star = await makeView(S.star, "#gx-star");
         if (M.waves) views.logits = await makeView(S.logits, "#gx-logits");
       }
-    } else {
+    } else if (P) {
       views.win = await makeView(S.w, "#gx-win", "canvas");
       views.wout = await makeView(S.wout, "#gx-wout", "canvas");
       views.bits = await makeView(S.bits, "#gx-bits");
       put(views.bits, "bits", bitRows());
+    } else if (G) {
+      for (const l of G.leaves) views[l.key] = await makeView(S[l.key], "#gx-" + l.key, "canvas");
     }
     if (S.att) views.att = await makeView(S.att, "#gx-att", "canvas");
     if (S.nfreq) views.nfreq = await makeView(S.nfreq, "#gx-nfreq");

@@ -37,7 +37,9 @@ from grokjax.report.explorer_data import (
     PROGRESS_LABELS,
     curves_payload,
     modular_payload,
+    pair_labels,
     pairs_payload,
+    params_payload,
     parity_payload,
 )
 from grokjax.report.explorer_html import ORDER_CONTROL, footer_html, header_html, sections_html
@@ -45,7 +47,7 @@ from grokjax.report.explorer_specs import bits_spec, curves_spec, heatmap_spec, 
 from grokjax.report.fourier_specs import fnorm_spec, logits_spec, nfreq_spec, star_spec
 from grokjax.report.html import fill_page, json_for_script, page_script, to_vega, vega_bundle
 from grokjax.report.results import is_null, load_or_raise, resolve_dir, rule_of
-from grokjax.report.runs import panels_for, run_static
+from grokjax.report.runs import panels_for, run_config, run_static
 from grokjax.report.theme import BIT_COLORS, PHASE_COLORS, SIDE_COLORS
 from grokjax.store import ResultsError, write_files
 
@@ -102,9 +104,18 @@ def _cell(n: int, target: float, lo: float, hi: float) -> float:
 
 def chart_specs(panels: tuple[str, ...], mod: Mapping[str, Any] | None,
                 par: Mapping[str, Any] | None, n_measures: int,
-                pairs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                pairs: Mapping[str, Any] | None = None,
+                gen: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The compiled Vega spec of every chart of a page, by the id its script knows them by."""
     specs: dict[str, Any] = {"curves": _vega("curves")}
+    if "params" in panels:
+        assert gen is not None
+        for leaf in gen["leaves"]:
+            r, c = leaf["rows"], leaf["cols"]
+            specs[leaf["key"]] = _vega("heatmap", n_rows=r, n_cols=c, row_labels=None,
+                                       y_title="row", x_title="column",
+                                       cell_w=_cell(c, 560, 1.5, 16),
+                                       cell_h=_cell(r, 300, 1.5, 16), strip=False)
     if "collapsed" in panels:
         assert mod is not None
         p, h = mod["p"], mod["H"]
@@ -187,6 +198,9 @@ def render_explorer(df: pd.DataFrame, manifest: Mapping[str, Any], results_dir: 
     if "collapsed" in panels:
         mod = modular_payload(row, static, [modular_snapshot(s, static) for s in snaps], steps,
                               fourier="fourier" in panels, waves="waves" in panels)
+        if "waves" in panels:  # the true label of each pair, from the task's own data
+            mod["labels"] = pair_labels(static, run_config(row))
+    gen = params_payload(snaps, steps) if "params" in panels else None
     pairs = None
     if "attention" in panels or "neurons" in panels:
         pairs = pairs_payload(static, snaps, steps, attention="attention" in panels,
@@ -202,8 +216,8 @@ def render_explorer(df: pd.DataFrame, manifest: Mapping[str, Any], results_dir: 
     payload = {
         "run_id": str(run_id), "task": static.task, "phase": phase,
         "steps": [int(s) for s in steps], "curves": curves, "labels": PROGRESS_LABELS,
-        "mod": mod, "par": par, "pairs": pairs,
-        "specs": chart_specs(panels, mod, par, len(measures), pairs),
+        "mod": mod, "par": par, "pairs": pairs, "gen": gen,
+        "specs": chart_specs(panels, mod, par, len(measures), pairs, gen),
         "colors": {"side": SIDE_COLORS, "bits": BIT_COLORS, "phase": PHASE_COLORS},
     }
     e = html.escape
@@ -212,7 +226,7 @@ def render_explorer(df: pd.DataFrame, manifest: Mapping[str, Any], results_dir: 
         "TITLE": e(f"{name} · run {run_id}"),
         "HEADER": header_html(row, run_id, name, phase, len(steps), varying,
                               mod["key"] if mod is not None else None),
-        "SECTIONS": sections_html(panels, mod, pairs),
+        "SECTIONS": sections_html(panels, mod, pairs, gen),
         "ORDER": ORDER_CONTROL if "fourier" in panels else "",
         "NSNAP": str(len(steps) - 1), "FOOTER": footer_html(row, d, run_id, len(steps)),
         "VERSION": e(str(ver or "")), "PREFIX": "gx", "BUNDLE": vega_bundle(),

@@ -8,7 +8,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
+from jax.tree_util import keystr, tree_flatten_with_path
 
 from grokjax.analysis import (
     CLEAN_SHARE,
@@ -19,6 +21,8 @@ from grokjax.analysis import (
     parity_snapshot,
 )
 from grokjax.report.results import is_null
+from grokjax.static import HParams
+from grokjax.train import make_data
 
 MAX_STAR_PANELS = 8
 PROGRESS_LABELS = {
@@ -69,7 +73,7 @@ def modular_payload(row: Mapping[str, Any], static: Any, snaps: list[dict[str, A
     last = snaps[-1]
     p, h = last["wa"].shape
     payload: dict[str, Any] = {
-        "p": p, "H": h, "K": (p - 1) // 2 if fourier else 0, "op": static.op,
+        "p": p, "H": h, "K": (p - 1) // 2 if fourier else 0,
         "act": static.activation, "two": last["wb"] is not None, "dft": fourier,
         "waves": bool(waves and fourier),
         "key": key_freqs(row, last, p) if fourier else [], "snaps": []}
@@ -124,6 +128,67 @@ def parity_payload(static: Any, snaps: list[Mapping[str, np.ndarray]], steps: Se
     return out
 
 
+MAX_LEAF_CELLS = 1 << 16  # a larger parameter is drawn as its first rows (the page says so)
+
+
+def leaf_table(a: np.ndarray) -> np.ndarray:
+    """A parameter as a 2D table: a matrix as is, a vector as one row, a scalar as 1 x 1, a
+    higher-rank array as (first axis) x (the rest), cut to its first rows past
+    ``MAX_LEAF_CELLS``."""
+    a = np.asarray(a, np.float32)
+    t = a.reshape(1, -1) if a.ndim < 2 else a.reshape(a.shape[0], -1)
+    return t[:max(1, MAX_LEAF_CELLS // t.shape[1])]
+
+
+def params_payload(snaps: list[Mapping[str, Any]], steps: Sequence[int]) -> dict[str, Any]:
+    """Every parameter of every snapshot as a heatmap table (for a model without analysis
+    views, or beside panels that do not show its weights): names, shapes, base64 tables."""
+    def flat(params):
+        return [(keystr(k), np.asarray(v)) for k, v in tree_flatten_with_path(params)[0]]
+
+    first = flat(snaps[-1])
+    leaves = []
+    for i, (name, v) in enumerate(first):
+        t = leaf_table(v)
+        leaves.append({"key": f"g{i}", "name": name or "params", "shape": list(v.shape),
+                       "rows": int(t.shape[0]), "cols": int(t.shape[1]),
+                       "cut": bool(t.size < max(v.size, 1))})
+    out: dict[str, Any] = {"leaves": leaves, "snaps": []}
+    for step, params in zip(steps, snaps, strict=True):
+        d: dict[str, Any] = {"step": int(step)}
+        for leaf, (_, v) in zip(leaves, flat(params), strict=True):
+            d[leaf["key"]] = b64_f32(leaf_table(v))
+        out["snaps"].append(d)
+    return out
+
+
+def pair_labels(static: Any, config: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The label and split of every pair (a, b) from the task's own data (its eval batches),
+    for the logit-waves panel: ``y`` (p*p, -1 where the data has no such pair) and ``split``
+    (0 absent, 1 train, 2 test, 3 absent but its mirror (b, a) is there: a task on the
+    a <= b half, whose label the page shows).  None if the batches are not token pairs."""
+    hp = HParams.from_config(config, static.dtype)
+    task = static.components.task
+    data = make_data(static, jnp.asarray(hp.data_seed))
+    p = int(static.p)
+    y_PP = np.full((p, p), -1, np.int64)
+    split_PP = np.zeros((p, p), np.int8)
+    for b in task.eval_batches(static, data, hp):
+        if not (isinstance(b.inputs, tuple) and len(b.inputs) == 2):
+            return None
+        a_B, b_B = (np.asarray(x).astype(np.int64) for x in b.inputs)
+        y_B = np.asarray(b.targets)
+        if y_B.shape != a_B.shape or not np.issubdtype(y_B.dtype, np.integer):
+            return None
+        use_B = np.asarray(b.train_mask) | np.asarray(b.test_mask)
+        y_PP[a_B[use_B], b_B[use_B]] = y_B[use_B]
+        split_PP[a_B[use_B], b_B[use_B]] = np.where(np.asarray(b.train_mask)[use_B], 1, 2)
+    mirror = (split_PP == 0) & (split_PP.T != 0)
+    y_PP = np.where(mirror, y_PP.T, y_PP)
+    split_PP = np.where(mirror, 3, split_PP)
+    return {"y": y_PP.ravel().tolist(), "split": split_PP.ravel().tolist()}
+
+
 def curves_payload(row: Mapping[str, Any], floor: float) -> dict[str, Any]:
     """The row's logged curves and progress measures (losses floored at ``floor``)."""
     step = row.get("step")
@@ -144,5 +209,6 @@ def curves_payload(row: Mapping[str, Any], floor: float) -> dict[str, Any]:
     return out
 
 
-__all__ = ["MAX_STAR_PANELS", "PROGRESS_LABELS", "b64_f32", "curves_payload", "key_freqs",
-           "modular_payload", "pairs_payload", "parity_payload", "rounded", "stored_key_freqs"]
+__all__ = ["MAX_LEAF_CELLS", "MAX_STAR_PANELS", "PROGRESS_LABELS", "b64_f32", "curves_payload",
+           "key_freqs", "leaf_table", "modular_payload", "pair_labels", "pairs_payload",
+           "params_payload", "parity_payload", "rounded", "stored_key_freqs"]

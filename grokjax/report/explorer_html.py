@@ -72,10 +72,31 @@ def footer_html(row: Mapping[str, Any], d: Path, run_id: str, n_steps: int) -> s
             "(<code>params/" + e(str(run_id)) + ".npz</code>). " + self_contained_note())
 
 
+def params_section(gen: Mapping[str, Any]) -> str:
+    """One heatmap per parameter array (the "params" panel)."""
+    cells = "".join(
+        f'<div><h3>{html.escape(leaf["name"])} <span class="how">'
+        f'{" × ".join(map(str, leaf["shape"])) or "scalar"}'
+        + (f' (its first {leaf["rows"]} rows)'
+           if leaf["cut"] else "")
+        + f'</span></h3><div id="gx-{leaf["key"]}" class="chart"></div></div>'
+        for leaf in gen["leaves"])
+    return ('<section>\n<h2>Weights</h2>\n<p class="how">Every parameter array of the model '
+            "at the chosen snapshot (a vector as one row; an array of three or more axes as "
+            "its first axis × the rest). Red positive, blue negative. The model offers no "
+            "analysis views that would draw its weights in task terms (docs/extending.md: "
+            "views).</p>\n"
+            f'<div class="grid2">{cells}</div>\n</section>\n')
+
+
 def sections_html(panels: Sequence[str], mod: Mapping[str, Any] | None,
-                  pairs: Mapping[str, Any] | None = None) -> str:
+                  pairs: Mapping[str, Any] | None = None,
+                  gen: Mapping[str, Any] | None = None) -> str:
     """The task-specific sections of the page, one set per panel of ``panels``."""
     out = ""
+    if "params" in panels:
+        assert gen is not None
+        out += params_section(gen)
     if "collapsed" in panels:
         assert mod is not None
         out += collapsed_sections(mod, "fourier" in panels)

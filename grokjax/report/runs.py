@@ -25,8 +25,10 @@ from grokjax.store import ResultsError
 #   "waves":     per-frequency logit waves (needs the collapsed view: logits = act(...) W_output);
 #   "attention": the readout position's attention over all pairs (the model's attention view);
 #   "neurons":   each MLP neuron's 2D-Fourier frequency over all pairs (its neurons view; odd p);
-#   "bits":      first-layer input weights with k relevant bits: W_in, w_out and per-bit norms.
-PANELS = ("collapsed", "fourier", "waves", "attention", "neurons", "bits")
+#   "bits":      first-layer input weights with k relevant bits: W_in, w_out and per-bit norms;
+#   "params":    every parameter array as a heatmap, for a model whose views draw none of its
+#                weights (no views at all, or only attention / neurons).
+PANELS = ("collapsed", "fourier", "waves", "attention", "neurons", "bits", "params")
 
 
 def run_config(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -59,6 +61,8 @@ def panels_for(static: Static) -> tuple[str, ...]:
         panels.append("neurons")
     if "input_weights" in views and k is not None:  # first-layer weights, first k bits relevant
         panels.append("bits")
+    if "collapsed" not in panels and "bits" not in panels:
+        panels.append("params")
     return tuple(panels)
 
 
