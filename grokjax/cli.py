@@ -246,7 +246,9 @@ def _settings(args) -> int:
         try:
             action()
         except registry.RegistryError as e:
-            raise SpecError("command line", flag, str(e)) from None
+            hint = ("; a plugin's task is listed with --plugin FILE, e.g. settings --plugin "
+                    f"my_task.py --task {args.task}" if flag == "--task" else "")
+            raise SpecError("command line", flag, str(e) + hint) from None
     print(describe_settings(args.task))
     return 0
 

@@ -9,9 +9,11 @@ are Python files that call ``register`` the same way (``load_plugin``).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import hashlib
 import importlib.util
+import itertools
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -191,6 +193,28 @@ def select_for(cfg: Mapping[str, Any]) -> Selection:
     a selector is absent."""
     return select(cfg["task"], cfg.get("model") or None, cfg.get("optimizer") or "adamw",
                   cfg.get("reg") or "l2", cfg.get("grad_filter") or "none")
+
+
+def settings_of(task: str, choices: Mapping[str, Any]) -> list[str]:
+    """The settings of every run a sweep's selectors could pick: ``choices`` maps a selector
+    (model, optimizer, reg, grad_filter) to a value or a list of values (a [grid] axis);
+    unknown or incompatible choices are left out (they fail with their own error)."""
+    keys = [k for k in SELECTORS if k != "task"]
+    axes = [v if isinstance(v, list) else [v] for v in (choices.get(k) for k in keys)]
+    names_: dict[str, None] = {}
+    for combo in itertools.product(*axes):
+        try:
+            sel = select_for({"task": task, **dict(zip(keys, combo, strict=True))})
+        except (RegistryError, TypeError):
+            continue
+        names_.update(dict.fromkeys(s.name for s in sel.settings))
+    return list(names_) or [s.name for s in select(task).settings]
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """' (did you mean X?)' for the closest candidate, or ''."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _select(task: str, model: str | None, optimizer: str, reg: str, grad_filter: str

@@ -254,16 +254,17 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>", name: str | None
     task = registry.setting("task").coerce(source, "[fixed] task",
                                            fixed_raw.get("task", registry.setting("task").default))
     try:
-        default_sel = registry.select(task)
+        registry.select(task)
     except registry.RegistryError as e:  # pragma: no cover - task was checked above
         raise SpecError(source, "[fixed] task", str(e)) from None
-    allowed_here = [s.name for s in default_sel.settings]
 
     def lookup(section: str, key: str) -> Setting:
         s = registry.setting(key)
-        if s is None:
-            raise SpecError(source, f"[{section}] {key}", "unknown setting; allowed: "
-                            + ", ".join(allowed_here))
+        if s is None:  # the settings of the components these runs choose, not the defaults'
+            allowed = registry.settings_of(task, {**grid_raw, **fixed_raw})
+            raise SpecError(source, f"[{section}] {key}", "unknown setting"
+                            + registry.did_you_mean(key, allowed) + "; allowed: "
+                            + ", ".join(allowed))
         return s
 
     fixed: dict[str, Any] = {}

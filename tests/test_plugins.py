@@ -240,3 +240,21 @@ def test_cli_settings_lists_a_plugins_components_and_rejects_unknown_names():
     out = _cli("settings", "--task", "nope")
     assert out.returncode == 2 and out.stderr.startswith("error: command line: --task: no task "
                                                          "named 'nope'"), out.stderr
+    assert "--plugin FILE" in out.stderr  # a plugin's task is not registered without it
+
+
+def test_misspelled_setting_lists_the_chosen_models_settings_and_the_closest_one(tmp_path):
+    spec = {"sweep": {"plugins": [str(PLUGINS / "sqsum.py")]},
+            "fixed": {"task": "sqsum", "model": "ln_mlp", "p": 11, "layernrom": False}}
+    with pytest.raises(SpecError) as e:
+        parse_spec(spec, source="sq.toml")
+    msg = str(e.value)
+    assert "[fixed] layernrom: unknown setting (did you mean 'layernorm'?)" in msg, msg
+    allowed = msg.split("allowed: ")[1].split(", ")
+    assert "layernorm" in allowed and "embed" not in allowed  # ln_mlp's, not modular_mlp's
+    # a [grid] of models: the settings of each of them
+    spec = {"sweep": {"plugins": [str(PLUGINS / "sqsum.py")]},
+            "fixed": {"task": "sqsum", "p": 11}, "grid": {"model": ["ln_mlp", "modular_mlp"],
+                                                        "hiddden": [4]}}
+    with pytest.raises(SpecError, match=r"did you mean 'hidden'\?.*layernorm.*embed"):
+        parse_spec(spec, source="sq.toml")
