@@ -4,12 +4,13 @@ docs/reproduction.md's `modadd_main` section.
     python examples/modadd_seed_stats.py results/modadd_main [--by dtype] [--oracle FILE]
 
 Per group of runs (``--by``: setting columns): the share that reaches 90% test accuracy within
-the run's steps (Wilson interval), the explorable's loss-rule phases (science.md 4), the median
-step of 90% test accuracy among those that get there (bootstrap interval), key frequencies per
-model and neurons per key frequency by the explorable's cutoff rule (a neuron counts toward the
-frequency of its largest input-side Fourier coefficient if that coefficient exceeds 10) and by
-the norm-fraction rule (the frequencies holding 90% of the input side's squared norm; every
-neuron counts toward its largest frequency), over the runs that reach 99% test accuracy.
+the run's steps (Wilson interval), the explorable's loss-rule phases (docs/experiments.md §4),
+the median step of 90% test accuracy among those that get there (bootstrap interval), key
+frequencies per model and neurons per key frequency by the explorable's cutoff rule (a neuron
+counts toward the frequency of its largest input-side Fourier coefficient if that coefficient
+exceeds 10) and by the norm-fraction rule (the frequencies holding 90% of the input side's
+squared norm; every neuron counts toward its largest frequency), over the runs that reach 99%
+test accuracy.
 ``--oracle`` adds the runs of tests/notebook_oracle.py (curves only: no mechanism columns).
 """
 

@@ -1,8 +1,8 @@
 """Phase classification of sweep runs: memorize / grok / generalize / fail / diverged.
 
-A run is classified from its whole logged history (science.md §4), so any rule can be re-applied
-to stored results without retraining.  Under both rules a run with ``diverged == True`` is
-``diverged``.  Two rules:
+A run is classified from its whole logged history (docs/experiments.md §4), so any rule can be
+re-applied to stored results without retraining.  Under both rules a run with
+``diverged == True`` is ``diverged``.  Two rules:
 
 ``LossRule`` (``"loss"``, the default; the explorable's rule), min/max over the logged steps of
 the floored losses (below):
@@ -41,13 +41,13 @@ not diverge changes nothing); a run whose losses are NaN at every step (or with 
 ``fail`` unless it diverged.  NaN accuracies never reach a threshold.  Equal test and train
 losses count as ratio 1 (matters only with ``floor=0`` and both losses 0).
 
-Reverse grokking (science.md §6: generalize, then memorize).  From the whole history, a run that
-generalized and later forgot is ``generalize``/``grok`` under both rules (its min test loss was
-small; its test accuracy reached the threshold).  The loss rule's max ratio ignores the order of
-steps, so such a run is ``grok`` under it once its late test loss climbs above ≈ 6e-3 with its
-train loss at the floor (``generalize`` under the accuracy rule if train and test accuracy rose
-together).  The ``forgot`` column flags such regressions: test accuracy reached the threshold at
-some logged step but the final finite test accuracy is below it.
+Reverse grokking (docs/experiments.md §6: generalize, then memorize).  From the whole history, a
+run that generalized and later forgot is ``generalize``/``grok`` under both rules (its min test
+loss was small; its test accuracy reached the threshold).  The loss rule's max ratio ignores the
+order of steps, so such a run is ``grok`` under it once its late test loss climbs above ≈ 6e-3
+with its train loss at the floor (``generalize`` under the accuracy rule if train and test
+accuracy rose together).  The ``forgot`` column flags such regressions: test accuracy reached
+the threshold at some logged step but the final finite test accuracy is below it.
 
 ``classify_frame`` adds ``phase``, ``phase_rule``, ``phase_params`` (JSON of the thresholds),
 ``min_train_loss``, ``min_test_loss``, ``max_loss_ratio`` (with the loss rule's floor; the

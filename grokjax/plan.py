@@ -51,12 +51,10 @@ def resolved_bucketing(options: EngineOptions) -> bool:
 
 
 def default_chunk(options: EngineOptions, static: Static | None = None) -> int:
-    """Runs per compiled program.  Accelerators want the run axis wide (1,024).  A CPU core is
-    fastest with one plain (unvmapped) run at a time -- measured per pinned core, model-steps/s
-    at width 1 / 4 / 8: parity H=16, 750 sequences 20,560 / 20,580 / 19,440; H=32, 1,000
-    sequences 11,810 / 11,320 / 10,180; mod-31 24 neurons 9,510 / 9,520 / 9,270; parity H=64
-    8,960 at width 1 against 8,390 for two vmapped runs -- so the engine runs one model per core
-    on CPU, as design.md's pinned-process measurements suggested."""
+    """Runs per compiled program.  Accelerators want the run axis wide (1,024).  A pinned CPU
+    core is fastest with one plain (unvmapped) run at a time -- no vmap width beat it on any
+    shape measured (docs/benchmarks.md, "Performance notes the code relies on") -- so the engine
+    runs one model per core on CPU."""
     if options.chunk_size:
         return options.chunk_size
     return 1 if backend() == "cpu" else 1024

@@ -1,6 +1,6 @@
 """One worker process per CPU core, each confined to its core before JAX starts.
 
-Measured on a 2-core machine (design.md): two pinned processes training small vmaps together
+Measured on 2 cores (docs/benchmarks.md): two pinned processes training small vmaps together
 beat one process using both cores by about 2x -- XLA's CPU thread pool does not split these
 small matmuls well, and the thread-count flags do not limit it.  Workers pull chunk indices from
 a queue (so a slow group does not leave a core idle), recompute the same chunk plan from the

@@ -215,7 +215,7 @@ def test_frequency_logits_single_frequency(k):
     w = 2 * np.pi * k / P
     wave = np.cos(((a + b)[:, None] - np.arange(P)) * w)
     assert _per_pair_corr(lg[:, k], wave).min() > 0.999  # each pair: prop. to cos((a+b-c) w)
-    # and the exact closed form of science.md 2 across pairs, with one fitted scale
+    # and the exact closed form of docs/experiments.md §2 across pairs, with one fitted scale
     form = np.cos((a - b)[:, None] * w / 2) ** 2 * wave
     scale = np.sum(lg[:, k] * form) / np.sum(form * form)
     assert np.linalg.norm(lg[:, k] - scale * form) / np.linalg.norm(lg[:, k]) < 1e-5

@@ -46,7 +46,8 @@ def test_circular_embedding_unit_columns():
 
 @pytest.mark.parametrize("n_neurons", [5, 6, 7, 8, 9])
 def test_constructed_square_solution_is_exact(n_neurons):
-    """science.md 2: x^2 activation, N > 4 evenly spaced neurons -> 100% on all p^2 pairs."""
+    """docs/experiments.md §2: x^2 activation, N > 4 evenly spaced neurons -> 100% on all p^2
+    pairs."""
     p = 67
     st = _static(p=p, hidden=n_neurons, fixed_embed=[1], activation="square")
     a, b = pairs(p, symmetric=False)

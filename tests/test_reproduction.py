@@ -21,7 +21,7 @@ def _quick(name: str, tmp_path: Path):
 
 
 def test_fixed_embedding_model_generalizes_without_grokking(tmp_path):
-    """science.md 2: the 5-neuron model on a fixed circular embedding reaches 100% test
+    """docs/experiments.md §2: the 5-neuron model on a fixed circular embedding reaches 100% test
     accuracy, with test accuracy rising together with train accuracy (no grokking delay).
     [quick]: the x^2 runs of sweeps/modadd_fixed_embed.toml, 2,000 steps, 2 seeds."""
     df = _quick("modadd_fixed_embed", tmp_path)
@@ -33,7 +33,7 @@ def test_fixed_embedding_model_generalizes_without_grokking(tmp_path):
 
 
 def test_parity_grid_quick_phases_move_with_weight_decay(tmp_path):
-    """science.md 3: too little weight decay memorizes, more generalizes, too much fails.
+    """docs/experiments.md §3: too little weight decay memorizes, more generalizes, too much fails.
     [quick] of sweeps/parity_grid.toml: hidden 32, 1,000 sequences, 10,000 steps, 2 seeds."""
     df = _quick("parity_grid", tmp_path)
     by = {wd: g for wd, g in df.groupby("weight_decay")}
@@ -45,7 +45,7 @@ def test_parity_grid_quick_phases_move_with_weight_decay(tmp_path):
 
 
 def test_parity_l1_prunes_distractors_l2_leaves_small_weights(tmp_path):
-    """science.md 3: with L1 the featured model generalizes once the weights on the 27
+    """docs/experiments.md §3: with L1 the featured model generalizes once the weights on the 27
     distracting bits are pruned; L2 generalizes too but leaves many small weights on them.
     [quick] of sweeps/parity_l1_vs_l2.toml: weight decay 0.1, 1 seed (all 30,000 steps:
     the pruning completes at ~20,000)."""
@@ -64,8 +64,8 @@ def test_parity_l1_prunes_distractors_l2_leaves_small_weights(tmp_path):
 
 
 def test_init_scale_larger_init_delays_generalization(tmp_path):
-    """Omnigrok (science.md 6): a larger initial weight norm turns direct generalization into
-    grokking. [quick] of sweeps/init_scale.toml: init 0.25 vs 8, weight decay 1.0, 2 seeds,
+    """Omnigrok (docs/experiments.md §6): a larger initial weight norm turns direct generalization
+    into grokking. [quick] of sweeps/init_scale.toml: init 0.25 vs 8, weight decay 1.0, 2 seeds,
     15,000 steps."""
     df = _quick("init_scale", tmp_path)
     delay = df.pivot_table(index="seed", columns="init_scale", values="grok_delay")
@@ -75,8 +75,8 @@ def test_init_scale_larger_init_delays_generalization(tmp_path):
 
 
 def test_reverse_grokking_test_loss_rises_after_generalizing(tmp_path):
-    """science.md 6, no weight decay, embed 5, 10 neurons: after test loss reaches its minimum
-    it rises again while the training set stays fitted (the model drifts toward memorizing).
+    """docs/experiments.md §6, no weight decay, embed 5, 10 neurons: after test loss reaches its
+    minimum it rises again while the training set stays fitted (the model drifts toward memorizing).
     [quick] of sweeps/reverse_grokking.toml: lr 3e-3, 2 seeds (the full 20,000 steps)."""
     df = _quick("reverse_grokking", tmp_path)
     for r in df.itertuples():
@@ -87,8 +87,8 @@ def test_reverse_grokking_test_loss_rises_after_generalizing(tmp_path):
 
 
 def test_fully_collapsed_model_stays_far_below_factored(tmp_path):
-    """science.md 1: training W_input and W_output directly (both sides collapsed) does not
-    generalize; the factored model does. [quick] of sweeps/modadd_architecture.toml:
+    """docs/experiments.md §1: training W_input and W_output directly (both sides collapsed) does
+    not generalize; the factored model does. [quick] of sweeps/modadd_architecture.toml:
     p = 31, tied, L2 weight decay 1.0, lr 3e-3, 8,000 steps, 1 seed."""
     df = _quick("modadd_architecture", tmp_path)
     acc = {(r.input_side, r.output_side): r.best_test_acc for r in df.itertuples()}
@@ -97,8 +97,8 @@ def test_fully_collapsed_model_stays_far_below_factored(tmp_path):
 
 
 def test_main_model_memorizes_then_groks_in_float32_and_float64(tmp_path):
-    """science.md 1: the tied factored model fits its training set within a few hundred steps
-    while test accuracy stays near chance, and reaches 90% test accuracy thousands of steps
+    """docs/experiments.md §1: the tied factored model fits its training set within a few hundred
+    steps while test accuracy stays near chance, and reaches 90% test accuracy thousands of steps
     later. Quick variant of sweeps/modadd_main.toml (both dtypes): p = 43 on the a <= b pairs,
     60% for training, embed 64, 20,000 steps, 1 seed."""
     df = _quick("modadd_main", tmp_path)
@@ -112,9 +112,9 @@ def test_main_model_memorizes_then_groks_in_float32_and_float64(tmp_path):
 
 
 def test_transformer_fits_first_then_generalizes_with_a_sparse_embedding(tmp_path):
-    """science.md 7 (Nanda et al.): the one-layer transformer fits its training pairs first,
-    reaches 90% test accuracy hundreds of steps later, and its embedding concentrates on a few
-    frequencies.  [quick] of sweeps/transformer_cpu.toml: p = 31, d_model 32, 60% train,
+    """docs/experiments.md §7 (Nanda et al.): the one-layer transformer fits its training pairs
+    first, reaches 90% test accuracy hundreds of steps later, and its embedding concentrates on a
+    few frequencies.  [quick] of sweeps/transformer_cpu.toml: p = 31, d_model 32, 60% train,
     2,000 full-batch steps, 1 seed (measured: train >= 0.9 at step 300, test at 1,100; by
     the accuracy rule's 10^3-step delay this is "generalize", not "grok")."""
     df = _quick("transformer_cpu", tmp_path)

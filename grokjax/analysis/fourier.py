@@ -1,4 +1,5 @@
-"""Fourier analysis of the modular-arithmetic MLP (science.md 5): pure, jittable, vmappable.
+"""Fourier analysis of the modular-arithmetic MLP (docs/experiments.md §5): pure, jittable,
+vmappable.
 
 Conventions.  ``F`` is the orthonormal real DFT basis of ``dft_basis`` (p x p; row 0 constant,
 rows 2k-1 / 2k the cos / sin of frequency k = 1 .. K, K = (p-1)/2).  A weight matrix is analysed

@@ -1,4 +1,5 @@
-"""Sparse-parity progress measure (science.md 5): weight on the k relevant bits vs the rest.
+"""Sparse-parity progress measure (docs/experiments.md §5): weight on the k relevant bits vs the
+rest.
 
 W_in is (n+1) x H: rows 0..n-1 are the input bits (the label is the parity of the first k),
 row n is the hidden bias (the constant-1 input), which belongs to neither group.

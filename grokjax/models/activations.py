@@ -7,7 +7,8 @@ from grokjax.settings import STATIC, Setting
 
 ACTIVATIONS = {
     "relu": jax.nn.relu,
-    "square": jnp.square,  # x^2: makes the constructed modular solution exact (science.md 2)
+    # x^2 makes the constructed modular solution exact (docs/experiments.md §2)
+    "square": jnp.square,
     "gelu": jax.nn.gelu,
     "tanh": jnp.tanh,
     "linear": lambda x: x,

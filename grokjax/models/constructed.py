@@ -1,5 +1,5 @@
-"""The hand-built ("20 parameter") solution of modular addition, science.md 2, as the model
-``constructed``.
+"""The hand-built ("20 parameter") solution of modular addition, docs/experiments.md §2, as the
+model ``constructed``.
 
 With the fixed circular embedding of frequency k (columns cos, sin of 2 pi i k / p) and N evenly
 spaced neurons, theta = 2 pi / N:  W_in column i = (cos i theta, sin i theta),

@@ -1,5 +1,5 @@
 """Initialisers shared by the models: dm-haiku's defaults, which the explorable's notebooks use
-(science.md 1), and grokjax's earlier rescaled rule.
+(docs/experiments.md §1), and grokjax's earlier rescaled rule.
 
 * ``variance_scaling`` -- haiku's ``VarianceScaling(scale, "fan_in", "truncated_normal")``: a
   normal truncated to +-2 std, rescaled so the std is exactly sqrt(scale / fan_in).

@@ -1,5 +1,5 @@
-"""The modular-arithmetic MLP family ``modular_mlp`` of science.md 1-2 (one hidden layer, no
-biases).
+"""The modular-arithmetic MLP family ``modular_mlp`` of docs/experiments.md §1-2 (one hidden
+layer, no biases).
 
     logits = act(E_a[a] W_in_a + E_b[b] W_in_b) W_out U^T
 
@@ -9,9 +9,10 @@ collapsed (a free hidden x p matrix ``W_output``); ``tie`` -- tied (one E embeds
 unembeds, U = E), input_tied (a and b share E, U separate), untied (E_a, E_b, U all separate);
 ``shared_win`` (W_in_a = W_in_b); ``fixed_embed`` (E is a fixed circular embedding, not trained).
 
-The forward pass is reassociated (design.md): the batch holds at most p^2 distinct pairs, so the
-p x H input tables E W_in and the H x p output table W_out U^T are formed first and rows gathered,
-instead of pushing every example through the embedding width.
+The forward pass is reassociated (docs/benchmarks.md, "Performance notes the code relies on"):
+the batch holds at most p^2 distinct pairs, so the p x H input tables E W_in and the H x p output
+table W_out U^T are formed first and rows gathered, instead of pushing every example through the
+embedding width.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The sparse-parity model ``mlp``: logit = act(x W_in) . w_out, one output logit, no biases.
 
-The constant-1 input column of x makes the last row of W_in the hidden bias (science.md 3).
+The constant-1 input column of x makes the last row of W_in the hidden bias
+(docs/experiments.md §3).
 """
 
 from __future__ import annotations

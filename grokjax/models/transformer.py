@@ -12,10 +12,10 @@ matrix ``torch.randn(...) / sqrt(d_model)`` -- W_E, W_pos, W_Q, W_K, W_V, W_O, t
 biases start at zero and are the only biases; attention scores are scaled by 1/sqrt(d_head).
 Matrices are stored for ``x @ W`` (the reference's transposes), per layer on a leading axis.
 
-Reassociated where it pays (design.md): the first layer's queries, keys and values are linear in
-the token and position embeddings, so they are formed on the (p + 1)-row token table and the
-3-row position table and gathered per example; the last layer needs its query, attention output
-and MLP at the readout position only.
+Reassociated where it pays (docs/benchmarks.md, "Performance notes the code relies on"): the
+first layer's queries, keys and values are linear in the token and position embeddings, so they
+are formed on the (p + 1)-row token table and the 3-row position table and gathered per example;
+the last layer needs its query, attention output and MLP at the readout position only.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ BITS_SECTIONS = (
     "</section>\n<section>\n<h2>Relevant vs distracting bits</h2>\n"
     '<p class="how">The L2 norm of each bit\'s W_in row at every saved snapshot (left) '
     "and at the current one (right). A generalizing network keeps its weight on the k "
-    "relevant bits and prunes the rest (science.md 3).</p>\n"
+    "relevant bits and prunes the rest (docs/experiments.md §3).</p>\n"
     '<div id="gx-bits" class="chart"></div>\n</section>\n')
 ORDER_CONTROL = ('<label>neurons <select id="gx-order"><option value="freq">by frequency '
                  'and angle</option><option value="index">by index</option>'
@@ -132,7 +132,8 @@ def collapsed_sections(mod: Mapping[str, Any], fourier: bool) -> str:
            if side_b else
            '<div><h3>W_input = E·W_in</h3><div id="gx-wa" class="chart"></div></div>')
     out = ('<section>\n<h2>Weights (collapsed view)</h2>\n<p class="how">The model as two '
-           "matrices (science.md 1): W_input (p × hidden: the hidden pre-activation of token "
+           "matrices (docs/experiments.md §1): W_input (p × hidden: the hidden pre-activation "
+           "of token "
            "a is row a, added for a and b) and W_output (hidden × p, drawn transposed so that "
            "both share the neuron axis). Red positive, blue negative."
            + (" Neurons are drawn in the order chosen above; the coloured strip marks each"
@@ -150,7 +151,7 @@ def collapsed_sections(mod: Mapping[str, Any], fourier: bool) -> str:
         "basis (rows: constant, then cos and sin of each frequency k = 1 … (p−1)/2). "
         "F·W_input and F·W_outputᵀ show each neuron's weights as frequencies: a Fourier-sparse "
         "(generalizing) network puts each neuron on one cos/sin pair. A neuron's frequency is "
-        "the k holding its largest input-side coefficient (science.md 5).</p>\n"
+        "the k holding its largest input-side coefficient (docs/experiments.md §5).</p>\n"
         '<div class="grid2">'
         + ('<div><h3>F·W_input (a)</h3><div id="gx-ca" class="chart"></div></div>'
            '<div><h3>F·W_input (b)</h3><div id="gx-cb" class="chart"></div></div>'
@@ -163,7 +164,7 @@ def collapsed_sections(mod: Mapping[str, Any], fourier: bool) -> str:
         "per key frequency k: each neuron whose frequency is k is a point at its (cos k, "
         "sin k) coefficients, on the input side (top) and the output side (bottom); colour "
         "= the neuron's input-side angle. In a clean solution the output points go round "
-        "the circle twice as fast as the input points (science.md 2).</p>\n"
+        "the circle twice as fast as the input points (docs/experiments.md §2).</p>\n"
         '<div id="gx-star" class="chart"></div>\n</section>\n'
         "<section>\n<h2>Logits by frequency</h2>\n"
         '<div class="pair"><label>x axis <select id="gx-xaxis"><option value="phase">'
@@ -190,7 +191,8 @@ def _table_sections(mod: Mapping[str, Any]) -> str:
     return (
         '<section>\n<h2>Token tables</h2>\n<p class="how">The model\'s token embedding (the p '
         "number rows of W_E, p × d_model) and its unembedding W_U (drawn transposed, p × "
-        "d_model): the tables the Fourier analysis reads (science.md 5). They are not the "
+        "d_model): the tables the Fourier analysis reads (docs/experiments.md §5). They are "
+        "not the "
         "whole model: attention and the MLP sit between them. Red positive, blue negative.</p>\n"
         '<div class="grid2"><div><h3>W_E</h3><div id="gx-wa" class="chart"></div></div>'
         '<div><h3>W_Uᵀ</h3><div id="gx-wo" class="chart"></div></div></div>\n</section>\n'

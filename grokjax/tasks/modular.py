@@ -1,6 +1,6 @@
 """Modular arithmetic (a op b) mod p on all pairs (or the a <= b half), with a random split.
 
-Registered as the task ``modular`` (science.md 1-2); its default model is ``modular_mlp``.
+Registered as the task ``modular`` (docs/experiments.md §1-2); its default model is ``modular_mlp``.
 """
 
 from __future__ import annotations

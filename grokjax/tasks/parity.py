@@ -1,6 +1,6 @@
 """Sparse parity: n random bits, label = parity of the first k, plus a constant-1 bias input.
 
-Registered as the task ``parity`` (science.md 3); its default model is ``mlp``.
+Registered as the task ``parity`` (docs/experiments.md §3); its default model is ``mlp``.
 """
 
 from __future__ import annotations
