@@ -12,14 +12,20 @@ import numpy as np
 import pandas as pd
 
 from grokjax.curves import first_step
-from grokjax.phases import PHASES
+from grokjax.phases import FLOAT32_EPS, PHASES
 
 CURVES = ("train_loss", "test_loss", "train_acc", "test_acc")
 # Accuracy thresholds at which first-reach steps are precomputed for the accuracy-rule slider.
 ACC_GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1.0)
 # Curves in the page: int16, log10(loss) * LOSS_Q and accuracy * ACC_Q; MISSING for NaN.
 LOSS_Q, ACC_Q, MISSING = 1000, 10000, -32768
-LOSS_CLIP = 1e-30
+LOSS_CLIP = 1e-30  # the page's int16 encoding only (the live rule may lower its floor)
+
+
+def display_floor(params: Mapping[str, Any]) -> float:
+    """The loss drawn for smaller values on a log axis (page, explorer, PNGs, ``plot``): the
+    phase rule's floor, or float32 epsilon when the rule has none (0 cannot be drawn)."""
+    return float(params.get("floor") or 0) or FLOAT32_EPS
 
 
 def is_float32(col: pd.Series) -> bool:
@@ -147,8 +153,10 @@ def pick_reps(phases: Sequence[str], order: Sequence[int], k: int) -> list[int]:
 
 
 def curve_rows(idx: Sequence[int], phases: Sequence[str], labels: Sequence[str],
-               step: np.ndarray, mats: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
-    """Long-format rows (one per run, split and logged step) with loss and accuracy."""
+               step: np.ndarray, mats: Mapping[str, np.ndarray],
+               floor: float = FLOAT32_EPS) -> list[dict[str, Any]]:
+    """Long-format rows (one per run, split and logged step) with loss (at least ``floor``)
+    and accuracy; a missing value is None (the line breaks there)."""
     out = []
     for i in idx:
         for split in ("train", "test"):
@@ -160,11 +168,12 @@ def curve_rows(idx: Sequence[int], phases: Sequence[str], labels: Sequence[str],
                 lv = loss[j] if np.isfinite(loss[j]) else None
                 out.append({"i": int(i), "phase": phases[i], "label": labels[i],
                             "split": split, "step": int(s),
-                            "loss": None if lv is None else float(max(lv, LOSS_CLIP)),
+                            "loss": None if lv is None else float(max(lv, floor)),
                             "acc": float(acc[j]) if np.isfinite(acc[j]) else None})
     return out
 
 
 __all__ = ["ACC_GRID", "ACC_Q", "CURVES", "LOSS_CLIP", "LOSS_Q", "MISSING", "b64_int16",
+           "display_floor",
            "curve_matrix", "curve_rows", "downsample_index", "is_float32", "pack_curves",
            "pick_reps", "quantize_acc", "quantize_loss", "reach_steps", "rep_order"]

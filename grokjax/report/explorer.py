@@ -6,7 +6,7 @@ at every saved parameter snapshot (a step slider), and
 * for a model with a collapsed p x H view and odd p (modular tasks): the DFT of the collapsed
   weights (F W_input, F W_output^T), neurons grouped by frequency and sorted by angle, the
   "star" plots of the in- and out-projection coefficients of each key frequency, and the
-  per-frequency logit waves for a chosen (a, b) (science.md 5);
+  per-frequency logit waves for a chosen (a, b) (docs/experiments.md §5);
 * for first-layer input weights with k relevant bits (sparse parity): the per-bit norms of W_in
   over the snapshots, relevant vs distracting bits.
 
@@ -32,7 +32,7 @@ import pandas as pd
 
 from grokjax.analysis import modular_snapshot
 from grokjax.checkpoints import SMALL_SWEEP, load_params, saved_steps
-from grokjax.report.curve_data import LOSS_CLIP
+from grokjax.report.curve_data import display_floor
 from grokjax.report.explorer_data import (
     PROGRESS_LABELS,
     curves_payload,
@@ -192,7 +192,7 @@ def render_explorer(df: pd.DataFrame, manifest: Mapping[str, Any], results_dir: 
     panels = panels_for(static)
     snaps = [load_params(d, run_id, s) for s in steps]
     rule = rule_of(df, manifest)
-    floor = float(rule["params"].get("floor") or 0) or LOSS_CLIP
+    floor = display_floor(rule["params"])
 
     mod = par = None
     if "collapsed" in panels:

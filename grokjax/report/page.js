@@ -32,6 +32,9 @@
     return new Int16Array(u.buffer);
   }
   if (C) for (const k of ["train_loss", "test_loss", "train_acc", "test_acc"]) Q[k] = dec(C[k]);
+  // Losses below the current rule's floor are drawn at it (as grokjax.phases compares them);
+  // float32 epsilon where the rule has none: a log axis cannot show 0.
+  const lossFloor = () => (rule.params.floor > 0 ? rule.params.floor : 1.1920929e-7);
   function curveRows(i, phase, label) {
     const out = [];
     if (!C) return out;
@@ -42,7 +45,7 @@
         const a = lq[i * W + j], b = aq[i * W + j];
         out.push({
           i, phase, label, split, step: steps[j],
-          loss: a === C.missing ? null : Math.pow(10, a / C.loss_q),
+          loss: a === C.missing ? null : Math.max(Math.pow(10, a / C.loss_q), lossFloor()),
           acc: b === C.missing ? null : b / C.acc_q,
         });
       }

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from grokjax.phases import FLOAT32_EPS
 from grokjax.store import ResultsError
 
 LOG_METRICS = ("train_loss", "test_loss")
@@ -62,13 +63,15 @@ def curves_frame(df: pd.DataFrame, metrics: Sequence[str],
 def curves_chart(df: pd.DataFrame, metrics: Sequence[str] = ("train_acc", "test_acc"), *,
                  color: str | None = None, facet: str | None = None, title: str | None = None,
                  log: Sequence[str] = LOG_METRICS, width: int = 280, height: int = 170,
-                 max_points: int = 400):
+                 max_points: int = 400, floor: float = FLOAT32_EPS):
     """An ``altair`` chart of ``metrics`` over training steps, one line per run.
 
     ``color`` and ``facet`` name setting columns (e.g. ``"reg"``, ``"dtype"``); curves are
     thinned to at most ``max_points`` logged steps per run so that big sweeps stay light.
-    Metrics in ``log`` (default: the losses) get a log axis; their non-positive values are
-    dropped.
+    Metrics in ``log`` (default: the losses) get a log axis, on which values below ``floor``
+    (the phase rule's loss floor: ``grokjax.report.curve_data.display_floor``) are drawn at it,
+    as the rule compares them, and the axis title says so; a missing (NaN) value breaks the
+    line instead of joining its neighbours.
     """
     import altair as alt
 
@@ -86,11 +89,14 @@ def curves_chart(df: pd.DataFrame, metrics: Sequence[str] = ("train_acc", "test_
     for m in metrics:
         d = long[long["metric"] == m]
         is_log = m in log
-        if is_log:
-            d = d[d["value"] > 0]
-        y = alt.Y("value:Q", title=m, scale=alt.Scale(type="log") if is_log else alt.Undefined,
+        if is_log:  # NaN stays NaN (a gap); 0 and tiny values sit on the floor
+            d = d.assign(value=np.where(np.isnan(d["value"]), np.nan,
+                                        np.maximum(d["value"], floor)))
+        y = alt.Y("value:Q", title=f"{m} (log, floored at {floor:.3g})" if is_log else m,
+                  scale=alt.Scale(type="log") if is_log else alt.Undefined,
                   axis=alt.Axis(format="~e") if is_log else alt.Undefined)
-        chart = alt.Chart(d).mark_line(strokeWidth=1.2, opacity=0.8).encode(
+        chart = alt.Chart(d).mark_line(strokeWidth=1.2, opacity=0.8,
+                                       invalid="break-paths-show-domains").encode(
             x=alt.X("step:Q", title="step"), y=y, color=enc_color, detail="run_id:N",
             tooltip=["run_id", "step", "value", *keep],
         ).properties(width=width, height=height)
