@@ -56,8 +56,12 @@ class EngineOptions:
       backend -- yes on CPU, where padded rows are pure waste; no on GPU/TPU, where compiling
       dominates).
     segment_steps: steps per compiled call; the host reports progress between calls.
-    flush_rows / flush_seconds: write a Parquet part when this many rows are buffered or this
-      long has passed since the last write.
+    flush_rows / flush_seconds: write a Parquet part when a chunk ends and this many rows are
+      buffered or this long has passed since the last write (a worker killed with kill -9
+      loses at most that much of its work); a writer that ends cleanly merges the parts it
+      wrote into one.
+    report_seconds: re-render ``index.html`` from the rows on disk this often while a sweep
+      trains (and never for more than 5% of the time: ``grokjax.live_report``).
     backend: "local" (this host's workers or devices) or "ray" (a Ray cluster's actors; the
       optional extra ``grokjax[ray]``).
     ray_address: the Ray cluster to connect to (e.g. "ray://head:10001" or "auto"); None
@@ -70,14 +74,16 @@ class EngineOptions:
     bucket_train_size: bool | None = None
     segment_steps: int = 5000
     flush_rows: int = 512
-    flush_seconds: float = 60.0
+    flush_seconds: float = 10.0
+    report_seconds: float = 300.0
     backend: str = "local"
     ray_address: str | None = None
 
     BACKENDS: ClassVar[tuple[str, ...]] = ("local", "ray")
     KINDS: ClassVar[dict[str, Any]] = {
         "chunk_size": int, "workers": int, "memory_budget": "bytes", "bucket_train_size": bool,
-        "segment_steps": int, "flush_rows": int, "flush_seconds": float, "backend": BACKENDS,
+        "segment_steps": int, "flush_rows": int, "flush_seconds": float,
+        "report_seconds": float, "backend": BACKENDS,
         "ray_address": str}
 
     @classmethod

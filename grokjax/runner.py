@@ -253,6 +253,9 @@ class PartWriter:
     rows are flushed every ``flush_rows`` rows or ``flush_seconds``, and on ``close``.  A
     process killed in between loses only its unflushed chunks, which a re-run trains again.
     Each chunk index is written at most once (a retried chunk's second result is dropped).
+    A clean ``close`` merges the parts this writer wrote into one part (a folder of many
+    small parts loads slowly); killed mid-merge, a run's row is on disk twice, identical,
+    and ``store.load_results`` keeps one.
     """
 
     def __init__(self, out: str | Path, tag: str, options: EngineOptions):
@@ -261,6 +264,7 @@ class PartWriter:
         self.written: set[int] = set()
         self.unsaved = 0  # runs of the chunk being saved (trained, not yet in the buffer)
         self.last_flush = time.perf_counter()
+        self.parts: list[Path] = []  # written by this writer (merged on a clean close)
 
     def add(self, trained: TrainedChunk) -> bool:
         """Save and buffer one chunk; False (and nothing written) if it was written before."""
@@ -279,7 +283,9 @@ class PartWriter:
 
     def flush(self) -> None:
         if self.buffer:
-            store.write_part(self.out, pd.concat(self.buffer, ignore_index=True), tag=self.tag)
+            self.parts.append(store.write_part(self.out, pd.concat(self.buffer,
+                                                                   ignore_index=True),
+                                               tag=self.tag))
             self.buffer.clear()
         self.last_flush = time.perf_counter()
 
@@ -288,6 +294,8 @@ class PartWriter:
         ``WriteError`` counting the lost runs if writing failed (``error``) or fails now."""
         try:
             self.flush()
+            if error is None and len(self.parts) > 1:
+                self.parts = [store.merge_parts(self.out, self.parts, tag=self.tag)]
         except store.ResultsError as e:
             error = error or e
         if error is not None:

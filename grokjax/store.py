@@ -191,6 +191,21 @@ def write_part(results_dir: Path, df: pd.DataFrame, tag: str = "p0") -> Path:
     return path
 
 
+def merge_parts(results_dir: Path, parts: list[Path], tag: str = "p0") -> Path:
+    """Write the rows of ``parts`` as one new part, then remove them (atomic per file: until
+    the removals, their rows are on disk twice, and ``load_results`` keeps one of each)."""
+    try:
+        df = pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise ResultsError(f"{results_dir}: a part file could not be read to merge ({e})"
+                           ) from None
+    merged = write_part(results_dir, df, tag=tag)
+    for p in parts:
+        p.unlink()
+    _fsync_dir(Path(results_dir) / "runs")
+    return merged
+
+
 def part_files(results_dir: Path) -> list[Path]:
     runs = Path(results_dir) / "runs"
     return sorted(runs.glob("part-*.parquet")) if runs.is_dir() else []
@@ -225,7 +240,12 @@ def load_results(path: str | Path, *, allow_mixed: bool = False) -> pd.DataFrame
         raise ResultsError(f"{p}: no results here (no runs/part-*.parquet); run "
                            f"`python -m grokjax sweep sweeps/NAME.toml` first")
     try:
-        df = pd.concat([pq.read_table(f).to_pandas() for f in parts], ignore_index=True)
+        tables = [pq.read_table(f) for f in parts]
+        if all(t.schema.equals(tables[0].schema) for t in tables):
+            # one Arrow concat, one conversion: pandas' concat of many frames is slow
+            df = pa.concat_tables(tables).to_pandas()
+        else:  # parts of other columns (e.g. a plugin added a setting): pandas aligns them
+            df = pd.concat([t.to_pandas() for t in tables], ignore_index=True)
     except (pa.ArrowInvalid, OSError) as e:
         raise ResultsError(f"{p}: a part file could not be read ({e})") from None
     for col in ("train_acc_step_90", "test_acc_step_90", "train_acc_step_99",
@@ -239,7 +259,7 @@ def load_results(path: str | Path, *, allow_mixed: bool = False) -> pd.DataFrame
                            "--restart, or pass allow_mixed=True")
     dup = df["run_id"].duplicated()
     if dup.any():
-        # Only possible if part files were copied by hand: keep the newest row of each run.
+        # A writer killed while merging its parts, or parts copied by hand: keep one row.
         df = df[~df["run_id"].duplicated(keep="last")].reset_index(drop=True)
     return df
 
@@ -318,28 +338,40 @@ def folder_lock(results_dir: Path, name: str = ".lock", wait_s: float = 0.0) -> 
     after ``wait_s`` seconds of retrying: shards take the shared lock only briefly).
 
     flock is released by the kernel when the holder dies, so a killed sweep never leaves a
-    stale lock behind.
+    stale lock behind (its file stays, unlocked; the next writer takes it).  A clean release
+    removes the file: the holder unlinks it while still holding the lock, and a writer that
+    was waiting on the unlinked file sees that its inode is gone and opens the new one.
     """
     ensure_folder(Path(results_dir), "the lock file")
-    fd = os.open(Path(results_dir) / name, os.O_RDWR | os.O_CREAT, 0o644)
+    path = Path(results_dir) / name
+    deadline = time.monotonic() + wait_s
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+            os.close(fd)
+            if time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            raise ResultsError(f"{results_dir}: another sweep is writing this folder "
+                               f"({holder or 'pid unknown'}); wait for it or use another "
+                               "--out folder") from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the holder removed it as we locked it: lock the current file
     try:
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() < deadline:
-                    time.sleep(0.2)
-                    continue
-                holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
-                raise ResultsError(f"{results_dir}: another sweep is writing this folder "
-                                   f"({holder or 'pid unknown'}); wait for it or use another "
-                                   "--out folder") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {os.uname().nodename}".encode(), 0)
         yield
     finally:
+        with contextlib.suppress(OSError):
+            path.unlink()
         os.close(fd)
 
 
@@ -347,7 +379,10 @@ def held_locks(results_dir: Path, pattern: str) -> list[str]:
     """Names of the lock files matching ``pattern`` that a live process holds now."""
     held = []
     for path in sorted(Path(results_dir).glob(pattern)):
-        fd = os.open(path, os.O_RDWR)
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:  # released (and removed) since the glob
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
