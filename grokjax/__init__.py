@@ -2,6 +2,7 @@
 
     spec = grokjax.load_spec("sweeps/parity_quick.toml")
     grokjax.run_sweep(spec)                       # -> results/parity_quick/
+    grokjax.run_adaptive(grokjax.load_spec("sweeps/parity_adaptive.toml"))  # [adaptive] files
     df = grokjax.load_results("results/parity_quick")
 
 Your own task, model, optimizer, penalty, gradient filter or normaliser: build a ``Task`` /
@@ -11,6 +12,7 @@ and ``register`` it (docs/extending.md).
 
 __version__ = "0.1.0"
 
+from grokjax.adaptive_sweep import AdaptiveReport, run_adaptive
 from grokjax.checkpoints import load_params, saved_steps
 from grokjax.components import (
     Batch,
@@ -41,6 +43,7 @@ from grokjax.train import TrainState, train
 __all__ = [
     "RUN",
     "STATIC",
+    "AdaptiveReport",
     "Batch",
     "CheckpointOptions",
     "EngineOptions",
@@ -80,6 +83,7 @@ __all__ = [
     "read_manifest",
     "register",
     "resolve",
+    "run_adaptive",
     "run_id",
     "run_sweep",
     "save_chart",

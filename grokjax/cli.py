@@ -133,6 +133,8 @@ def _sweep(args) -> int:
     shard = parse_shard(args.shard) if args.shard is not None else None
     options = options.replace(chunk_size=args.chunk_size, workers=args.workers,
                               memory_budget=budget)
+    if spec.adaptive is not None:  # round after round (grokjax.adaptive_sweep)
+        from grokjax.adaptive_sweep import run_adaptive as run_sweep
     report = run_sweep(spec, args.out, options=options, restart=args.restart,
                        quiet=args.quiet, report=not args.no_report, cluster=cluster,
                        shard=shard)
@@ -153,6 +155,10 @@ def _validate(args) -> int:
           f"{est['chunks']} chunks of up to {est['chunk_size']} runs, {est['workers']} "
           f"workers, {est['model_steps']:,} model-steps; varying: "
           f"{', '.join(spec.varying) or 'none'}")
+    if spec.adaptive is not None:
+        from grokjax.adaptive_sweep import describe
+
+        print(describe(spec))
     return 0
 
 
@@ -203,6 +209,7 @@ def _explore(args) -> int:
 
 def _plot(args) -> int:
     from grokjax import store
+    from grokjax.report.curve_data import display_floor
     from grokjax.report.plots import LOG_METRICS, curves_chart, save_chart
     from grokjax.where import select_rows
 
@@ -212,9 +219,11 @@ def _plot(args) -> int:
     for name in (args.color, args.facet):
         if name and name not in df.columns:
             raise store.ResultsError(f"{args.results}: no column {name!r} to colour or facet by")
+    manifest = store.read_manifest(args.results)
     chart = curves_chart(df, args.metrics or ("train_acc", "test_acc"), color=args.color,
                          facet=args.facet, title=args.title,
-                         log=tuple(args.log) if args.log else LOG_METRICS)
+                         log=tuple(args.log) if args.log else LOG_METRICS,
+                         floor=display_floor(manifest.get("phase_params") or {}))
     print(save_chart(chart, args.out))
     return 0
 

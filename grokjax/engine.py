@@ -21,7 +21,9 @@ import jax
 from grokjax import phases, store
 from grokjax.backends import make_backend
 from grokjax.distributed import Cluster, wait_for
+from grokjax.errors import SpecError
 from grokjax.layout import check_resume
+from grokjax.live_report import LiveReport
 from grokjax.options import EngineOptions
 from grokjax.plan import default_budget, plan_chunks, resolved_workers
 from grokjax.rows import provenance
@@ -72,6 +74,7 @@ def manifest_for(spec: SweepSpec, spec_hash: str, n_runs: int, rule) -> dict[str
         "fixed": spec.fixed, "grid": spec.grid, "varying": spec.varying,
         "plugins": list(spec.plugins),
         "phase_rule": rule.name, "phase_params": rule.params(), **provenance(),
+        **spec.manifest_extra,  # an adaptive round's record (grokjax.adaptive_sweep)
     }
 
 
@@ -165,6 +168,9 @@ def run_sweep(spec: SweepSpec, out: str | Path | None = None, *,
     ``jax.distributed`` (``cluster``) each process trains its share of the chunks and process
     0 waits for all before the report.
     """
+    if spec.adaptive is not None and not spec.manifest_extra:  # not one of its rounds
+        raise SpecError(spec.source, "[adaptive]", "an adaptive sweep trains round by round: "
+                        "use grokjax.run_adaptive (python -m grokjax sweep does)")
     runs = spec.runs()
     with x64_for(runs):
         return _run_sweep(spec, runs, out, options=options, restart=restart, quiet=quiet,
@@ -247,8 +253,15 @@ def _run_sweep(spec: SweepSpec, runs: list[dict[str, Any]], out: str | Path | No
                       rule=rule, checkpoints=spec.checkpoints, options=options, tag=tag)
             work = Work(job=job, plan=plan, chunks=mine, runs=tuple(runs), plugins=spec.plugins,
                         budget=budget, x64=x64, workers=min(workers, len(mine)) or 1)
+            live = LiveReport(out, options.report_seconds,
+                              enabled=report and cluster.is_leader and shard is None)
+
+            def chunk_done(c: ChunkDone) -> None:
+                progress.chunk(c)
+                live.chunk_done()  # now and then: the page of the rows written so far
+
             try:
-                trained = backend.train(work, progress.steps, progress.chunk)
+                trained = backend.train(work, progress.steps, chunk_done)
             finally:
                 progress.close()
             if cluster.is_leader and cluster.num_processes > 1:

@@ -36,6 +36,7 @@ from grokjax import (
     phases,
     registry,
 )
+from grokjax.adaptive_options import AdaptiveOptions, parse_adaptive
 from grokjax.errors import SpecError
 from grokjax.hashing import stable_hash
 from grokjax.options import CheckpointOptions, EngineOptions, ReportOptions
@@ -46,8 +47,9 @@ from grokjax.settings import Setting, typename
 __all__ = ["SpecError", "SweepSpec", "describe_settings", "expand", "load_spec", "parse_spec",
            "resolve", "resolve_row", "run_id"]
 
-SECTIONS = ("sweep", "fixed", "grid", "phases", "report", "engine", "checkpoints", "quick")
-QUICK_KEYS = ("seeds", "fixed", "grid")
+SECTIONS = ("sweep", "fixed", "grid", "phases", "report", "engine", "checkpoints", "adaptive",
+            "quick")
+QUICK_KEYS = ("seeds", "fixed", "grid", "adaptive")
 SWEEP_KEYS = ("name", "description", "seeds", "data_seeds", "plugins")
 DATA_SEEDS = ("fixed", "per_seed")
 MAX_RUNS = 1_000_000  # larger sweeps need allow_huge (--allow-huge)
@@ -78,6 +80,9 @@ class SweepSpec:
     base_dir: str = "."
     _runs: tuple = dataclasses.field(default=(), repr=False, compare=False)
     _quick: Any = dataclasses.field(default=None, repr=False, compare=False)  # parsed [quick]
+    adaptive: AdaptiveOptions | None = None  # [adaptive]: refined round by round
+    _hash: str = dataclasses.field(default="", repr=False, compare=False)  # with_runs
+    manifest_extra: dict = dataclasses.field(default_factory=dict, compare=False)  # with_runs
 
     @property
     def task(self) -> str:
@@ -94,7 +99,19 @@ class SweepSpec:
 
     def spec_hash(self) -> str:
         """Hash of the training definition: the sorted run ids (phases/report excluded)."""
-        return stable_hash(sorted(r["run_id"] for r in self._runs))
+        if self._hash:
+            return self._hash
+        ids = [r["run_id"] for r in self._runs]
+        if self.adaptive is not None:  # round 0 + how later rounds are chosen
+            return self.adaptive.spec_hash(ids, self.phases.name, self.phases.params())
+        return stable_hash(sorted(ids))
+
+    def with_runs(self, runs: list[dict[str, Any]], manifest: Mapping | None = None
+                  ) -> SweepSpec:
+        """The same sweep and spec hash over other runs (an adaptive round), with keys that
+        its manifest.json adds or replaces."""
+        return dataclasses.replace(self, _runs=tuple(runs), _hash=self.spec_hash(), _quick=None,
+                                   manifest_extra=dict(manifest or {}))
 
     @property
     def has_quick(self) -> bool:
@@ -130,7 +147,7 @@ def _quick_spec(raw: Mapping[str, Any], source: str, name: str, base_dir: str,
         if key not in QUICK_KEYS:
             raise SpecError(source, f"[quick] {key}", "unknown key; allowed: "
                             + ", ".join(QUICK_KEYS))
-    for key in ("fixed", "grid"):
+    for key in ("fixed", "grid", "adaptive"):
         if not isinstance(q.get(key, {}), dict):
             raise SpecError(source, f"[quick] {key}", f"must be a table ({key} = {{ ... }}); "
                             f"got {typename(q[key])}")
@@ -147,6 +164,8 @@ def _quick_spec(raw: Mapping[str, Any], source: str, name: str, base_dir: str,
               if k not in ("x", "y", "facet") or v in varying}
     data = {**{k: v for k, v in raw.items() if k != "quick"}, "sweep": sweep, "fixed": fixed,
             "grid": grid, "report": report}
+    if "adaptive" in q:  # its keys replace those of [adaptive]
+        data["adaptive"] = {**raw.get("adaptive", {}), **q["adaptive"]}
     return parse_spec(data, source=f"{source} [quick]", name=f"{name}{QUICK_SUFFIX}",
                       base_dir=base_dir, allow_huge=allow_huge, _quick=True)
 
@@ -337,13 +356,15 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>", name: str | None
     runs = expand(task, fixed, grid, data_seeds, source)
     stages["checkpoints"] = CheckpointOptions.from_mapping(data.get("checkpoints"), source,
                                                            len(runs), [*grid, *fixed])
+    adaptive = parse_adaptive(data.get("adaptive"), source, grid, grid_raw, fixed, len(runs))
     raw = json.loads(json.dumps(dict(data), default=str))
     # A bad [quick] table is an error of the file, found when it is read; parsed once, here.
     quick = (_quick_spec(raw, source, sweep_name, str(base), allow_huge)
              if "quick" in data else None)
     return SweepSpec(name=sweep_name, source=source, description=sweep.get("description", ""),
                      data_seeds=data_seeds, fixed=fixed, grid=grid, **stages, plugins=plugins,
-                     raw=raw, base_dir=str(base), _runs=tuple(runs), _quick=quick)
+                     raw=raw, base_dir=str(base), _runs=tuple(runs), _quick=quick,
+                     adaptive=adaptive)
 
 
 def load_spec(path: str | Path, *, allow_huge: bool = False) -> SweepSpec:

@@ -17,7 +17,7 @@ import pandas as pd
 from grokjax import phases, registry
 from grokjax.errors import SpecError
 from grokjax.phases import PHASES
-from grokjax.report import curve_data, page_specs
+from grokjax.report import adaptive_map, curve_data, page_specs
 from grokjax.report.axes import (
     DEFAULTS,
     ROLES,
@@ -124,6 +124,8 @@ def build(df: pd.DataFrame, manifest: Mapping[str, Any], options: Mapping[str, A
     df = df.reset_index(drop=True)
     name = str(manifest.get("sweep") or first_value(df, "sweep") or "sweep")
     rows, lay = build_runs(df, manifest, options)
+    if adaptive_map.is_adaptive(manifest):  # its points also drawn at their values
+        adaptive_map.value_fields(rows, df, lay)
     rule = rule_of(df, manifest)
     n = len(df)
 
@@ -165,7 +167,13 @@ def build(df: pd.DataFrame, manifest: Mapping[str, Any], options: Mapping[str, A
             f"{k_}={fmt_value(v)}" for k_, v in rule["params"].items())
     main_vl = page_specs.phase_diagram_spec(rows, lay, counts=False)  # the page has a table
     png_main_vl = page_specs.phase_diagram_spec(rows, lay, title=title, subtitle=subtitle)
-    rep_rows_full = curve_data.curve_rows(reps, stored, labels, step, mats) if have_curves else []
+    if adaptive_map.is_adaptive(manifest):
+        log = adaptive_map.log_axes(df, manifest, lay)
+        main_vl, png_main_vl = (adaptive_map.with_value_map(s, lay, log)
+                                for s in (main_vl, png_main_vl))
+    rep_rows_full = (curve_data.curve_rows(reps, stored, labels, step, mats,
+                                           curve_data.display_floor(rule["params"]))
+                     if have_curves else [])
     reps_png_vl = page_specs.reps_spec(
         rep_rows_full, title=f"{name}: representative runs",
         subtitle=f"up to {k} runs per phase (by run id); blue train, red test; "
@@ -212,6 +220,12 @@ def _html_parts(b: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, 
     meta = [f"task <code>{e(str(first_value(df, 'task') or '?'))}</code>",
             f"<b>{n:,}</b> runs" + (f" = {shape} × {seeds} seed{'s' if seeds != 1 else ''}"
                                      if shape else f" ({seeds} seed{'s' if seeds != 1 else ''})")]
+    if adaptive_map.is_adaptive(manifest):  # not a full grid: rounds of refinement
+        meta[1] = f"<b>{n:,}</b> runs, {e(adaptive_map.describe(manifest))}"
+    total = manifest.get("n_runs")
+    if isinstance(total, int) and n < total and not adaptive_map.is_adaptive(manifest):
+        meta.insert(2, f'<b class="partial">{n:,} of {total:,} runs done</b> (still training, '
+                    "or interrupted: the same <code>sweep</code> command resumes it)")
     spec_hash = manifest.get("spec_hash") or first_value(df, "spec_hash")
     if spec_hash:
         meta.append(f"spec hash <code>{e(str(spec_hash))}</code>")
@@ -250,6 +264,12 @@ def _html_parts(b: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, 
            if cell_runs > 1 else
            f"Each dot is one training run ({n:,} in all)"
            + (f": {', '.join(where)}." if where else "."))
+    if adaptive_map.is_adaptive(manifest):
+        how = ("This sweep is adaptive: after its coarse grid, each round added points between"
+               " neighbours whose modal phases differed and seeds where a point's share was"
+               " least certain. The upper chart draws one mark per point at its actual values"
+               " (colour: its modal phase; size: its runs; a ring: its runs disagree); below,"
+               " every distinct value gets a column. ") + how
     how += (" Colour is the run's phase under the rule above: drag a threshold and the runs are"
             " re-classified live from their stored summary numbers (a black ring marks a run"
             " whose phase differs from the stored one). Hover a dot for its numbers; click a"
