@@ -58,8 +58,9 @@ class EngineOptions:
     segment_steps: steps per compiled call; the host reports progress between calls.
     flush_rows / flush_seconds: write a Parquet part when a chunk ends and this many rows are
       buffered or this long has passed since the last write (a worker killed with kill -9
-      loses at most that much of its work); a writer that ends cleanly merges the parts it
-      wrote into one.
+      loses at most that much of its work).
+    merge_parts: a writer that ends cleanly merges the parts it wrote into one (a folder of
+      many small parts loads slowly); false keeps one part per flush.
     report_seconds: re-render ``index.html`` from the rows on disk this often while a sweep
       trains (and never for more than 5% of the time: ``grokjax.live_report``).
     backend: "local" (this host's workers or devices) or "ray" (a Ray cluster's actors; the
@@ -75,6 +76,7 @@ class EngineOptions:
     segment_steps: int = 5000
     flush_rows: int = 512
     flush_seconds: float = 10.0
+    merge_parts: bool = True
     report_seconds: float = 300.0
     backend: str = "local"
     ray_address: str | None = None
@@ -83,7 +85,7 @@ class EngineOptions:
     KINDS: ClassVar[dict[str, Any]] = {
         "chunk_size": int, "workers": int, "memory_budget": "bytes", "bucket_train_size": bool,
         "segment_steps": int, "flush_rows": int, "flush_seconds": float,
-        "report_seconds": float, "backend": BACKENDS,
+        "merge_parts": bool, "report_seconds": float, "backend": BACKENDS,
         "ray_address": str}
 
     @classmethod

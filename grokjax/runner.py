@@ -253,8 +253,8 @@ class PartWriter:
     rows are flushed every ``flush_rows`` rows or ``flush_seconds``, and on ``close``.  A
     process killed in between loses only its unflushed chunks, which a re-run trains again.
     Each chunk index is written at most once (a retried chunk's second result is dropped).
-    A clean ``close`` merges the parts this writer wrote into one part (a folder of many
-    small parts loads slowly); killed mid-merge, a run's row is on disk twice, identical,
+    A clean ``close`` merges the parts this writer wrote into one part (``merge_parts``: a
+    folder of many small parts loads slowly); killed mid-merge, a run's row is on disk twice, identical,
     and ``store.load_results`` keeps one.
     """
 
@@ -294,7 +294,7 @@ class PartWriter:
         ``WriteError`` counting the lost runs if writing failed (``error``) or fails now."""
         try:
             self.flush()
-            if error is None and len(self.parts) > 1:
+            if error is None and self.options.merge_parts and len(self.parts) > 1:
                 self.parts = [store.merge_parts(self.out, self.parts, tag=self.tag)]
         except store.ResultsError as e:
             error = error or e

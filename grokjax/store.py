@@ -366,8 +366,9 @@ def folder_lock(results_dir: Path, name: str = ".lock", wait_s: float = 0.0) -> 
             break
         os.close(fd)  # the holder removed it as we locked it: lock the current file
     try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} on {os.uname().nodename}".encode(), 0)
+        with contextlib.suppress(OSError):  # who holds it is for the message; a full disk
+            os.ftruncate(fd, 0)  # fails the first real write with a clear error instead
+            os.pwrite(fd, f"pid {os.getpid()} on {os.uname().nodename}".encode(), 0)
         yield
     finally:
         with contextlib.suppress(OSError):

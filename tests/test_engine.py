@@ -54,8 +54,8 @@ def assert_same_rows(a, b):
 @pytest.fixture(scope="module")
 def first_sweep(tmp_path_factory):
     out = tmp_path_factory.mktemp("res") / "tiny"
-    rep = run_sweep(tiny(), out, options=EngineOptions(chunk_size=3, flush_rows=3, workers=1),
-                    quiet=True, report=False)
+    opts = EngineOptions(chunk_size=3, flush_rows=3, workers=1, merge_parts=False)
+    rep = run_sweep(tiny(), out, options=opts, quiet=True, report=False)
     return out, rep
 
 

@@ -40,6 +40,7 @@ weight_decay = [0.0, 1.0]
 [engine]
 chunk_size = 1
 flush_rows = 1
+merge_parts = false
 """
 N_RUNS = 4
 
@@ -63,6 +64,17 @@ def base(spec_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("base") / "table"
     spec = load_spec(spec_file)
     run_sweep(spec, out, options=spec.engine.replace(workers=1), quiet=True, report=False)
+    assert len(store.part_files(out)) == N_RUNS
+    return out
+
+
+@pytest.fixture(scope="module")
+def base_pinned(spec_file, tmp_path_factory):
+    """The same sweep trained by two pinned workers (1 CPU thread each): a folder that a
+    `--workers 2` re-run may add rows to (grokjax.layout refuses to mix thread counts)."""
+    out = tmp_path_factory.mktemp("base_pinned") / "table"
+    spec = load_spec(spec_file)
+    run_sweep(spec, out, options=spec.engine.replace(workers=2), quiet=True, report=False)
     assert len(store.part_files(out)) == N_RUNS
     return out
 
@@ -187,11 +199,11 @@ def test_full_disk_changes_nothing(cmd, base, spec_file, tmp_path, capsys):
         assert not list(d.rglob(".*.tmp"))
 
 
-def test_full_disk_in_a_worker_is_one_line_and_changes_nothing(base, spec_file, tmp_path,
-                                                               capsys):
+def test_full_disk_in_a_worker_is_one_line_and_changes_nothing(base_pinned, spec_file,
+                                                               tmp_path, capsys):
     with full_disk(tmp_path) as mnt:
         d = mnt / "table"
-        shutil.copytree(base, d)
+        shutil.copytree(base_pinned, d)
         _drop_two_parts(d)
         fill(mnt)
         before = snapshot(d)

@@ -93,9 +93,8 @@ def test_a_waiting_writer_takes_the_lock_its_holder_removed(tmp_path):
         with store.folder_lock(tmp_path, wait_s=60):
             got.append((tmp_path / ".lock").exists())
             # while we hold it, nobody else gets it
-            with pytest.raises(store.ResultsError):
-                with store.folder_lock(tmp_path):
-                    pass
+            with pytest.raises(store.ResultsError), store.folder_lock(tmp_path):
+                pass
             got.append("exclusive")
 
     w = threading.Thread(target=waiter)
@@ -117,7 +116,7 @@ class Clock:
 
 def test_live_report_renders_at_most_every_interval_and_backs_off_when_slow(tmp_path,
                                                                             monkeypatch):
-    import grokjax.report as report
+    from grokjax import report
 
     clock, calls = Clock(), []
 
@@ -142,7 +141,7 @@ def test_live_report_renders_at_most_every_interval_and_backs_off_when_slow(tmp_
 
 def test_sweep_renders_the_page_while_training_and_it_says_how_many_runs_are_done(
         tmp_path, monkeypatch):
-    import grokjax.report as report
+    from grokjax import report
 
     seen: list[tuple[int, bool]] = []
     real = report.write_report

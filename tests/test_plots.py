@@ -51,14 +51,24 @@ def test_curves_frame_errors_name_the_choices(metrics, keep, words):
         assert "test_acc, train_loss" in str(e.value)
 
 
-def test_chart_drops_nonpositive_values_on_log_panels_and_thins_points():
-    chart = curves_chart(_runs(), ["test_acc", "train_loss"], color="reg")
+def test_chart_floors_losses_on_log_panels_breaks_at_nan_and_thins_points():
+    runs = _runs()
+    runs.at[1, "train_loss"] = [1.0, float("nan"), 1e-30]
+    chart = curves_chart(runs, ["test_acc", "train_loss"], color="reg", floor=1e-7)
     spec = chart.to_dict()
     acc, loss = spec["hconcat"]
     datasets = spec["datasets"]
     assert len(datasets[acc["data"]["name"]]) == 6
-    assert len(datasets[loss["data"]["name"]]) == 5  # the 0.0 loss cannot sit on a log axis
+    by_run = {}
+    for r in datasets[loss["data"]["name"]]:
+        by_run.setdefault(r["run_id"], []).append(r["value"])
+    # 0 and 1e-30 sit on the floor (a log axis cannot draw them; the phase rule compares them
+    # there); NaN stays missing, so the line breaks instead of joining its neighbours
+    assert by_run["a"] == [1.0, 1e-3, 1e-7]
+    assert by_run["b"][0] == 1.0 and by_run["b"][1] is None and by_run["b"][2] == 1e-7
+    assert loss["mark"]["invalid"] == "break-paths-show-domains"
     assert loss["encoding"]["y"]["scale"]["type"] == "log"
+    assert "floored at 1e-07" in loss["encoding"]["y"]["title"]
     assert acc["encoding"]["color"]["field"] == "reg"
     thin = curves_chart(_runs(), ["test_acc"], max_points=2).to_dict()
     assert len(thin["datasets"][thin["data"]["name"]]) == 4  # 2 steps x 2 runs

@@ -77,13 +77,14 @@ def test_init_scale_larger_init_delays_generalization(tmp_path):
 def test_reverse_grokking_test_loss_rises_after_generalizing(tmp_path):
     """docs/experiments.md §6, no weight decay, embed 5, 10 neurons: after test loss reaches its
     minimum it rises again while the training set stays fitted (the model drifts toward memorizing).
-    [quick] of sweeps/reverse_grokking.toml: lr 3e-3, 2 seeds (the full 20,000 steps)."""
+    [quick] of sweeps/reverse_grokking.toml: lr 3e-3, 2 seeds (the full 20,000 steps).  The loss
+    rise is the claim checked: the accuracy sag it brings is a few points at most and not in
+    every run on every host (one x86 host's float32 run ended at its best test accuracy)."""
     df = _quick("reverse_grokking", tmp_path)
     for r in df.itertuples():
         test_loss = np.asarray(r.test_loss)
         assert test_loss[-1] > 1.3 * test_loss.min(), test_loss.min()
         assert r.final_train_acc >= 0.98 and r.best_test_acc >= 0.75
-        assert r.final_test_acc < r.best_test_acc
 
 
 def test_fully_collapsed_model_stays_far_below_factored(tmp_path):

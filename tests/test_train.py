@@ -93,7 +93,11 @@ def test_vmapped_padded_parity_runs_equal_each_run_alone():
         _cfg("parity", **base, seed=2, data_seed=5, train_size=64, lr=1e-3, weight_decay=1.0,
              beta2=0.999, eps=1e-6),
     ]
-    _check_chunk_equals_alone(configs)
+    # atol 2e-5: run 1 (lr 1e-2, no weight decay) drives its loss to ~1e-2, where 300 Adam
+    # steps amplify the float32 rounding differences of a vmapped vs a single program (another
+    # x86 host measured 8e-6 at the last step); a run mixed up with another or masked wrongly
+    # is off by orders of magnitude more.
+    _check_chunk_equals_alone(configs, atol=2e-5)
 
 
 def test_vmapped_shared_data_modular_runs_equal_each_run_alone():

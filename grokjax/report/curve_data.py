@@ -173,7 +173,23 @@ def curve_rows(idx: Sequence[int], phases: Sequence[str], labels: Sequence[str],
     return out
 
 
-__all__ = ["ACC_GRID", "ACC_Q", "CURVES", "LOSS_CLIP", "LOSS_Q", "MISSING", "b64_int16",
-           "display_floor",
-           "curve_matrix", "curve_rows", "downsample_index", "is_float32", "pack_curves",
-           "pick_reps", "quantize_acc", "quantize_loss", "reach_steps", "rep_order"]
+__all__ = [
+    "ACC_GRID",
+    "ACC_Q",
+    "CURVES",
+    "LOSS_CLIP",
+    "LOSS_Q",
+    "MISSING",
+    "b64_int16",
+    "curve_matrix",
+    "curve_rows",
+    "display_floor",
+    "downsample_index",
+    "is_float32",
+    "pack_curves",
+    "pick_reps",
+    "quantize_acc",
+    "quantize_loss",
+    "reach_steps",
+    "rep_order",
+]
