@@ -254,8 +254,8 @@ class PartWriter:
     process killed in between loses only its unflushed chunks, which a re-run trains again.
     Each chunk index is written at most once (a retried chunk's second result is dropped).
     A clean ``close`` merges the parts this writer wrote into one part (``merge_parts``: a
-    folder of many small parts loads slowly); killed mid-merge, a run's row is on disk twice, identical,
-    and ``store.load_results`` keeps one.
+    folder of many small parts loads slowly); killed mid-merge, a run's row is on disk twice,
+    identical, and ``store.load_results`` keeps one.
     """
 
     def __init__(self, out: str | Path, tag: str, options: EngineOptions):

@@ -85,9 +85,9 @@ def test_a_waiting_writer_takes_the_lock_its_holder_removed(tmp_path):
     t = threading.Thread(target=holder)
     t.start()
     assert held.wait(30)
-    with pytest.raises(store.ResultsError, match="another sweep is writing"):
-        with store.folder_lock(tmp_path):
-            pass
+    with pytest.raises(store.ResultsError, match="another sweep is writing"), \
+            store.folder_lock(tmp_path):
+        pass
 
     def waiter():
         with store.folder_lock(tmp_path, wait_s=60):
