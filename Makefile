@@ -44,6 +44,7 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.bench $(ARGS)
 	$(PY) -m benchmarks.clusters
+	$(PY) -m benchmarks.flush
 
 clean:
 	find results -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

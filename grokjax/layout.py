@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from grokjax.store import ResultsError, part_files
+from grokjax.store import ResultsError, read_parts
 
 LAYOUT_COLUMNS = ("vmap_width", "n_devices", "backend", "device_kind", "jax_version",
                   "cpu_threads")
@@ -73,18 +72,19 @@ def stored(results_dir: Path) -> dict[str, Layout]:
     """run_id -> the layout its row was trained in (rows written before layouts were recorded
     are left out: nothing is known about them; rows written before ``cpu_threads`` was
     recorded are compared without it)."""
+
+    def read(part: Path) -> list[dict[str, Any]]:
+        schema = pq.read_schema(part)
+        cols = [c for c in LAYOUT_COLUMNS if c in schema.names]
+        if not all(c in cols for c in LAYOUT_COLUMNS[:5]):
+            return []
+        return pq.read_table(part, columns=["run_id", *cols]).to_pylist()
+
     out: dict[str, Layout] = {}
-    for part in part_files(results_dir):
-        try:
-            schema = pq.read_schema(part)
-            cols = [c for c in LAYOUT_COLUMNS if c in schema.names]
-            if not all(c in cols for c in LAYOUT_COLUMNS[:5]):
-                continue
-            t = pq.read_table(part, columns=["run_id", *cols]).to_pylist()
-        except (pa.ArrowInvalid, OSError) as e:
-            raise ResultsError(f"{part}: corrupt part file ({e}); move it away (its runs will "
-                               "be trained again) or start over with --restart") from None
-        for r in t:
+    for rows in read_parts(results_dir, read, lambda part, e: (
+            f"{part}: corrupt part file ({e}); move it away (its runs will be trained again) "
+            "or start over with --restart")):
+        for r in rows:
             out[r["run_id"]] = Layout(*(r.get(c) for c in LAYOUT_COLUMNS))
     return out
 

@@ -22,9 +22,9 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from grokjax import registry
 
 CURVE_FLOAT = pa.list_(pa.float32())
+T = TypeVar("T")
 
 
 class ResultsError(RuntimeError):
@@ -211,16 +212,35 @@ def part_files(results_dir: Path) -> list[Path]:
     return sorted(runs.glob("part-*.parquet")) if runs.is_dir() else []
 
 
+def read_parts(results_dir: Path, read: Callable[[Path], T], corrupt: Callable[[Path, Exception],
+               str]) -> list[T]:
+    """``read(part)`` of every part file, read while other writers may be merging theirs.
+
+    A writer's merge writes the merged part first and then removes the parts it merged, so a
+    part that vanishes between the listing and its read has its rows in a newer part: list the
+    folder again (rows seen twice are identical; callers keep one).  A part that is there but
+    cannot be read is corrupt: ``ResultsError(corrupt(part, error))``.
+    """
+    for _ in range(1000):  # each retry means a writer finished a merge meanwhile
+        out: list[T] = []
+        for part in part_files(results_dir):
+            try:
+                out.append(read(part))
+            except (pa.ArrowInvalid, OSError) as e:
+                if part.exists():
+                    raise ResultsError(corrupt(part, e)) from None
+                break  # merged away under us
+        else:
+            return out
+    raise ResultsError(f"{results_dir}: its part files keep changing while being read")
+
+
 def done_run_ids(results_dir: Path) -> set[str]:
     """Run ids already on disk (only the run_id column is read)."""
-    ids: set[str] = set()
-    for part in part_files(results_dir):
-        try:
-            ids.update(pq.read_table(part, columns=["run_id"]).column(0).to_pylist())
-        except (pa.ArrowInvalid, OSError) as e:
-            raise ResultsError(f"{part}: corrupt part file ({e}); move it away (its runs will "
-                               "be trained again) or start over with --restart") from None
-    return ids
+    cols = read_parts(results_dir, lambda part: pq.read_table(part, columns=["run_id"]),
+                      lambda part, e: f"{part}: corrupt part file ({e}); move it away (its "
+                      "runs will be trained again) or start over with --restart")
+    return {r for t in cols for r in t.column(0).to_pylist()}
 
 
 def resolve_dir(path: str | Path) -> Path:
@@ -235,19 +255,16 @@ def resolve_dir(path: str | Path) -> Path:
 def load_results(path: str | Path, *, allow_mixed: bool = False) -> pd.DataFrame:
     """All rows of a results folder as one DataFrame (``results/NAME`` or a bare NAME)."""
     p = resolve_dir(path)
-    parts = part_files(p)
-    if not parts:
+    tables = read_parts(p, pq.read_table,
+                        lambda part, e: f"{p}: a part file could not be read ({e})")
+    if not tables:
         raise ResultsError(f"{p}: no results here (no runs/part-*.parquet); run "
                            f"`python -m grokjax sweep sweeps/NAME.toml` first")
-    try:
-        tables = [pq.read_table(f) for f in parts]
-        if all(t.schema.equals(tables[0].schema) for t in tables):
-            # one Arrow concat, one conversion: pandas' concat of many frames is slow
-            df = pa.concat_tables(tables).to_pandas()
-        else:  # parts of other columns (e.g. a plugin added a setting): pandas aligns them
-            df = pd.concat([t.to_pandas() for t in tables], ignore_index=True)
-    except (pa.ArrowInvalid, OSError) as e:
-        raise ResultsError(f"{p}: a part file could not be read ({e})") from None
+    if all(t.schema.equals(tables[0].schema) for t in tables):
+        # one Arrow concat, one conversion: pandas' concat of many frames is slow
+        df = pa.concat_tables(tables).to_pandas()
+    else:  # parts of other columns (e.g. a plugin added a setting): pandas aligns them
+        df = pd.concat([t.to_pandas() for t in tables], ignore_index=True)
     for col in ("train_acc_step_90", "test_acc_step_90", "train_acc_step_99",
                 "test_acc_step_99", "grok_delay", "nan_step"):
         if col in df:
@@ -259,7 +276,8 @@ def load_results(path: str | Path, *, allow_mixed: bool = False) -> pd.DataFrame
                            "--restart, or pass allow_mixed=True")
     dup = df["run_id"].duplicated()
     if dup.any():
-        # A writer killed while merging its parts, or parts copied by hand: keep one row.
+        # A writer killed while merging its parts, a merge finished while we read, or parts
+        # copied by hand: keep one row.
         df = df[~df["run_id"].duplicated(keep="last")].reset_index(drop=True)
     return df
 

@@ -179,7 +179,8 @@ PLUGIN = Path(__file__).parent / "plugins" / "sqsum.py"
 @pytest.fixture(scope="module")
 def plugin_dir(tmp_path_factory):
     """A new user's plugin task, (a^2 + b^2) mod p, under a plugin model with no views
-    (ln_mlp) and under the built-in modular_mlp; 4 snapshots per run."""
+    (ln_mlp) and under the built-in modular_mlp; 4 snapshots per run; the accuracy rule (it has
+    no loss floor of its own)."""
     from grokjax.engine import run_sweep
     from grokjax.options import EngineOptions
     from grokjax.spec import parse_spec
@@ -189,6 +190,7 @@ def plugin_dir(tmp_path_factory):
         "fixed": {"task": "sqsum", "p": 11, "hidden": 8, "embed": 8, "steps": 120,
                   "log_every": 20, "train_frac": 0.6, "lr": 1e-2},
         "grid": {"model": ["ln_mlp", "modular_mlp"]},
+        "phases": {"rule": "accuracy"},
         "checkpoints": {"snapshots": 4}}, source="sq.toml")
     out = tmp_path_factory.mktemp("results") / "sq"
     run_sweep(spec, out, options=EngineOptions(workers=1), quiet=True, report=True)
@@ -207,6 +209,9 @@ def test_plugin_model_without_views_gets_curves_and_weight_heatmaps(session, plu
     assert page.evaluate("() => window.grokjax.D.steps.length") == 4
     curves = page.evaluate("() => window.grokjax.views.curves.data('curves')")
     assert len(curves) == 2 * 7 and all(r["loss"] is not None for r in curves)
+    # a rule without a loss floor: losses are drawn from float32 epsilon up, not from 1e-30
+    assert page.evaluate("() => window.grokjax.D.curves.floor") == pytest.approx(1.1920929e-7)
+    assert min(r["loss"] for r in curves) >= 1.1920929e-7 * (1 - 1e-6)
     leaves = page.evaluate("() => window.grokjax.D.gen.leaves")
     final = load_params(plugin_dir, rid)
     assert sorted(leaf["name"] for leaf in leaves) == ["['embed']", "['w_h']", "['w_o']"]

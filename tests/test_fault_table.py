@@ -233,14 +233,17 @@ def test_impossible_budget_creates_nothing(spec_file, tmp_path, capsys):
 def test_kill9_then_rerun_has_every_row_once(spec_file, tmp_path):
     d = tmp_path / "k"
     cli = [sys.executable, "-m", "grokjax", *_fill_args([*SWEEP[:-1], "2"], spec_file, d)]
-    proc = subprocess.Popen(cli, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cli, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while not store.part_files(d) and proc.poll() is None:
         assert time.time() < deadline, "sweep made no progress"
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    time.sleep(0.5)
+    # EOF once every process that shares the sweep's stderr is gone (the workers die with it):
+    # nothing may complain, e.g. a resource tracker about "leaked semaphore objects"
+    err = proc.stderr.read().decode()
+    assert err == "", err
     for sub in ("", "runs", "params", "explore"):  # what a kill mid-write leaves behind
         (d / sub).mkdir(parents=True, exist_ok=True)
         (d / sub / ".left.abc123.tmp").write_bytes(b"half")

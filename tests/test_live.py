@@ -67,6 +67,28 @@ def test_writer_killed_mid_merge_leaves_each_row_readable_once(tmp_path):
     assert sorted(df["run_id"]) == ["r0", "r1"]
 
 
+@pytest.mark.parametrize("reader", ["done_run_ids", "load_results"])
+def test_a_reader_sees_every_row_once_while_a_writer_merges(tmp_path, monkeypatch, reader):
+    """status, report and shards waiting for each other read a folder that another writer may
+    be merging: a part that vanishes between the listing and its read was merged into a newer
+    part, so the reader lists again instead of calling it corrupt."""
+    a = store.write_part(tmp_path, _chunk(0).rows)
+    b = store.write_part(tmp_path, _chunk(1).rows)
+    real, merging = store.pq.read_table, []
+
+    def read_table(path, *args, **kw):
+        if not merging:  # the writer merges just after the reader listed [a, b]
+            merging.append(True)
+            store.merge_parts(tmp_path, [a, b])
+        return real(path, *args, **kw)
+
+    monkeypatch.setattr(store.pq, "read_table", read_table)
+    got = getattr(store, reader)(tmp_path)
+    ids = got if reader == "done_run_ids" else list(got["run_id"])
+    assert merging and sorted(ids) == ["r0", "r1"]
+    assert not a.exists() and len(store.part_files(tmp_path)) == 1
+
+
 def test_no_lock_file_is_left_after_a_clean_sweep(tmp_path):
     out = tmp_path / "out"
     run_sweep(_spec(tmp_path), out, options=EngineOptions(workers=1), quiet=True, report=False)

@@ -258,3 +258,26 @@ def test_misspelled_setting_lists_the_chosen_models_settings_and_the_closest_one
                                                         "hiddden": [4]}}
     with pytest.raises(SpecError, match=r"did you mean 'hidden'\?.*layernorm.*embed"):
         parse_spec(spec, source="sq.toml")
+
+
+def _code_tokens(src: str) -> list[str]:
+    """The tokens of Python source without comments, line breaks and the module docstring."""
+    import io
+    import tokenize
+
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+            tokenize.ENDMARKER}
+    toks = [t for t in tokenize.generate_tokens(io.StringIO(src).readline) if t.type not in skip]
+    if toks and toks[0].type == tokenize.STRING:  # the module docstring
+        toks = toks[1:]
+    return [t.string for t in toks]
+
+
+def test_extending_docs_model_example_is_the_tested_plugin():
+    """docs/extending.md's "A new model" example is tests/plugins/sqsum.py, which the explorer
+    browser tests train and render: the doc's code cannot drift from code that runs."""
+    doc = (ROOT / "docs" / "extending.md").read_text()
+    section = doc[doc.index("## A new model"):]
+    code = section[section.index("```python") + len("```python"):]
+    code = code[:code.index("```")]
+    assert _code_tokens(code) == _code_tokens((PLUGINS / "sqsum.py").read_text())

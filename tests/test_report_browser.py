@@ -133,3 +133,20 @@ def test_click_a_cell_shows_its_curves(page_session, tmp_path):
     shot = tmp_path / "page.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 50_000
+
+
+def test_losses_below_the_rules_floor_are_drawn_at_the_floor(page_session):
+    """The synthetic runs' train losses reach 1e-11; the page draws them at the loss rule's
+    floor (float32 epsilon), as the rule compares them -- never down to 1e-30 -- in the clicked
+    cell's curves and the representative runs alike."""
+    page, *_ = page_session
+    floor = page.evaluate("() => window.grokjax.rule.params.floor")
+    assert floor == pytest.approx(1.1920929e-7)
+    box = page.locator("#gj-main g.dots_marks path").nth(400).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function("window.grokjax.views.cell.data('cell').length > 0", timeout=10_000)
+    low = """(name) => { const v = window.grokjax.views[name].data(name)
+        .map(r => r.loss).filter(x => x !== null); return [Math.min(...v), v.length]; }"""
+    for view in ("cell", "reps"):
+        lowest, n = page.evaluate(low, view)
+        assert n > 0 and lowest == pytest.approx(floor, rel=1e-6), view
