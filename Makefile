@@ -7,6 +7,9 @@ PY     := $(VENV)/bin/python
 SWEEP  ?= parity_quick
 EXTRAS ?= dev,ray
 ARGS   ?=
+# pytest-xdist processes (a file's tests share one: module fixtures are built once); the
+# tests are mostly one-core work (compiling, tiny models), so one process per core
+TEST_WORKERS ?= auto
 
 .PHONY: install test sweep report lint bench clean help
 
@@ -30,7 +33,7 @@ install:
 	@$(MAKE) --no-print-directory $(VENV)/.installed
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 sweep: $(VENV)/.installed
 	$(PY) -m grokjax sweep sweeps/$(SWEEP).toml $(ARGS)
