@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from grokjax import store
+from grokjax import locks, store
 from grokjax.adaptive import (
     ROUND_COLUMN,
     RoundChoice,
@@ -144,7 +144,7 @@ def run_adaptive(spec: SweepSpec, out: str | Path | None = None, *,
                  f"{todo.index} to be complete on disk", timeout_s=wait_timeout_s)
     leader = (cluster is None or cluster.is_leader) and (shard is None or shard.index == 0)
     if leader:
-        with store.folder_lock(out, ".lock", wait_s=600):
+        with locks.folder_lock(out, ".lock", wait_s=600):
             manifest = store.read_manifest(out)
             manifest.update(_manifest(spec, plans, True))
             store.write_manifest(out, manifest)

@@ -163,7 +163,7 @@ def _validate(args) -> int:
 
 
 def _classify(args) -> int:
-    from grokjax import phases, store
+    from grokjax import locks, phases, store
 
     manifest = store.read_manifest(args.results)
     options = {"rule": args.rule or manifest.get("phase_rule", "loss")}
@@ -174,7 +174,7 @@ def _classify(args) -> int:
     options.update({k: v for k, v in names.items() if v is not None})
     rule = phases.rule_from_options(options, source="command line")
     results = store.resolve_dir(args.results)
-    with store.folder_lock(results):
+    with locks.folder_lock(results):
         manifest.update(phase_rule=rule.name, phase_params=rule.params())
         n = store.rewrite_parts(results, lambda df: phases.classify_frame(df, rule), manifest)
     counts = store.load_results(results)["phase"].value_counts().to_dict()

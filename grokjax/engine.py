@@ -18,7 +18,7 @@ from typing import Any
 
 import jax
 
-from grokjax import phases, store
+from grokjax import locks, phases, store
 from grokjax.backends import make_backend
 from grokjax.distributed import Cluster, wait_for
 from grokjax.errors import SpecError
@@ -216,14 +216,14 @@ def _run_sweep(spec: SweepSpec, runs: list[dict[str, Any]], out: str | Path | No
         else:
             lock = ".lock" if cluster.is_leader else f".lock-p{cluster.process_id}"
             tag = f"p{cluster.process_id}"
-        with store.folder_lock(out, lock):
+        with locks.folder_lock(out, lock):
             if shard is not None:  # the shared lock only while the folder is checked
-                with store.folder_lock(out, ".lock", wait_s=600):
+                with locks.folder_lock(out, ".lock", wait_s=600):
                     done = _prepare_folder(out, spec, spec_hash, len(runs), plan, False,
                                            backend)
                 share = shard_slice(plan, shard)
             elif cluster.is_leader:
-                busy = store.held_locks(out, ".lock-s*")
+                busy = locks.held_locks(out, ".lock-s*")
                 if busy:  # it would train the chunks those shards are training
                     raise store.ResultsError(f"{out}: shards are training into this folder "
                                              f"({', '.join(busy)}); wait for them")
@@ -279,7 +279,7 @@ def _run_sweep(spec: SweepSpec, runs: list[dict[str, Any]], out: str | Path | No
                 write_record(out, shard, spec_hash, share, sum(len(plan[i].runs)
                                                                for i in share), len(todo), wall_s)
                 if {r["run_id"] for r in runs} <= store.done_run_ids(out):
-                    with store.folder_lock(out, ".lock", wait_s=600):  # the last shard reports
+                    with locks.folder_lock(out, ".lock", wait_s=600):  # the last shard reports
                         _finish(out, spec, spec_hash, len(runs), result, report)
             elif cluster.is_leader:  # still under the lock: no --restart mid-report
                 _finish(out, spec, spec_hash, len(runs), result, report)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grokjax import EngineOptions, run_sweep, store
+from grokjax import EngineOptions, locks, run_sweep, store
 from grokjax.errors import SpecError
 from grokjax.plan import plan_chunks
 from grokjax.shards import Shard, chunk_cost, parse_shard, read_records, shard_slice
@@ -139,7 +139,7 @@ def test_a_dead_shard_is_finished_by_a_plain_rerun(spec_file, reference, tmp_pat
 def test_shard_locks(spec_file, tmp_path):
     out = tmp_path / "shared"
     spec = load_spec(spec_file)
-    with store.folder_lock(out, Shard(0, 2).lock):  # shard 0 is training elsewhere
+    with locks.folder_lock(out, Shard(0, 2).lock):  # shard 0 is training elsewhere
         with pytest.raises(store.ResultsError, match="another sweep is writing"):
             run_sweep(spec, out, options=ONE, shard=Shard(0, 2), quiet=True, report=False)
         with pytest.raises(store.ResultsError, match=r"shards are training into this folder "

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from grokjax import EngineOptions, group_runs, run_sweep, store
+from grokjax import EngineOptions, group_runs, locks, run_sweep, store
 from grokjax.spec import parse_spec
 from grokjax.store import ResultsError, load_results
 
@@ -128,7 +128,7 @@ def test_changed_spec_is_refused_unless_restart(first_sweep, tmp_path):
 
 
 def test_second_writer_gets_a_clear_error(tmp_path):
-    with store.folder_lock(tmp_path / "x"), pytest.raises(ResultsError, match="another sweep"):
+    with locks.folder_lock(tmp_path / "x"), pytest.raises(ResultsError, match="another sweep"):
         run_sweep(tiny(), tmp_path / "x", options=ONE, quiet=True, report=False)
 
 

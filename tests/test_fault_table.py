@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from grokjax import run_sweep, store
+from grokjax import locks, run_sweep, store
 from grokjax.cli import main
 from grokjax.spec import load_spec
 
@@ -281,7 +281,7 @@ def test_report_is_written_under_the_folder_lock(spec_file, tmp_path, monkeypatc
 
     def write_report(out):
         with pytest.raises(store.ResultsError, match="another sweep is writing"), \
-                store.folder_lock(out):
+                locks.folder_lock(out):
             pass
         seen.append(out)
 

@@ -10,7 +10,7 @@ import threading
 import pandas as pd
 import pytest
 
-from grokjax import EngineOptions, run_sweep, store
+from grokjax import EngineOptions, locks, run_sweep, store
 from grokjax.live_report import LiveReport
 from grokjax.runner import ChunkDone, PartWriter, TrainedChunk
 from grokjax.spec import load_spec
@@ -100,7 +100,7 @@ def test_a_waiting_writer_takes_the_lock_its_holder_removed(tmp_path):
     held, release, got = threading.Event(), threading.Event(), []
 
     def holder():
-        with store.folder_lock(tmp_path):
+        with locks.folder_lock(tmp_path):
             held.set()
             release.wait(30)
 
@@ -108,14 +108,14 @@ def test_a_waiting_writer_takes_the_lock_its_holder_removed(tmp_path):
     t.start()
     assert held.wait(30)
     with pytest.raises(store.ResultsError, match="another sweep is writing"), \
-            store.folder_lock(tmp_path):
+            locks.folder_lock(tmp_path):
         pass
 
     def waiter():
-        with store.folder_lock(tmp_path, wait_s=60):
+        with locks.folder_lock(tmp_path, wait_s=60):
             got.append((tmp_path / ".lock").exists())
             # while we hold it, nobody else gets it
-            with pytest.raises(store.ResultsError), store.folder_lock(tmp_path):
+            with pytest.raises(store.ResultsError), locks.folder_lock(tmp_path):
                 pass
             got.append("exclusive")
 
