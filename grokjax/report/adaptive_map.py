@@ -10,7 +10,6 @@ ring = its runs disagree; hover for the values, runs, round; click selects its c
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -19,7 +18,7 @@ import pandas as pd
 
 from grokjax.phases import PHASES
 from grokjax.report.axes import ROLES, is_log_spaced
-from grokjax.report.layout import Layout
+from grokjax.report.layout import Layout, finite_float
 from grokjax.report.results import unique_values
 from grokjax.report.theme import PHASE_COLORS
 
@@ -31,21 +30,13 @@ def is_adaptive(manifest: Mapping[str, Any]) -> bool:
     return isinstance(manifest.get("adaptive"), Mapping)
 
 
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def log_axes(df: pd.DataFrame, manifest: Mapping[str, Any], lay: Layout) -> dict[str, bool]:
     """x / y -> drawn on a log scale: the sweep's [adaptive] spacing, else the values'."""
     spacing = ((manifest.get("adaptive") or {}).get("options") or {}).get("spacing") or {}
     out = {}
     for role in ("x", "y"):
         a = lay.axes[role]
-        vals = [v for v in (unique_values(df[a]) if a else []) if _num(v) is not None]
+        vals = [v for v in (unique_values(df[a]) if a else []) if finite_float(v) is not None]
         positive = bool(vals) and all(float(v) > 0 for v in vals)
         out[role] = positive and (spacing.get(a) == "log" if a in spacing
                                   else is_log_spaced(vals))
@@ -59,10 +50,10 @@ def value_fields(rows: list[dict[str, Any]], df: pd.DataFrame, lay: Layout) -> N
         a = lay.axes[role]
         col = df[a].tolist() if a else [None] * len(df)
         for r in rows:
-            r[field] = _num(col[r["i"]]) if a else 0.0
+            r[field] = finite_float(col[r["i"]]) if a else 0.0
     rnd = df[ROUND].tolist() if ROUND in df.columns else [0] * len(df)
     for r in rows:
-        r["round"] = int(rnd[r["i"]]) if _num(rnd[r["i"]]) is not None else 0
+        r["round"] = int(rnd[r["i"]]) if finite_float(rnd[r["i"]]) is not None else 0
 
 
 def _axis(role: str, lay: Layout, log: bool) -> dict[str, Any]:

@@ -37,7 +37,8 @@ class Layout:
     within: list[str]  # grid axes drawn inside a cell (varying extras first, seed last)
 
 
-def _num(v: Any) -> float | None:
+def finite_float(v: Any) -> float | None:
+    """``v`` as a finite float, or None (not a number, NaN, inf)."""
     try:
         f = float(v)
     except (TypeError, ValueError):
@@ -46,7 +47,7 @@ def _num(v: Any) -> float | None:
 
 
 def _int(v: Any) -> int | None:
-    f = _num(v)
+    f = finite_float(v)
     return None if f is None else round(f)
 
 
@@ -138,11 +139,11 @@ def build_runs(df: pd.DataFrame, manifest: Mapping[str, Any], options: Mapping[s
             "phase": phase, "stored": phase, "changed": False,
             "diverged": bool(cols["diverged"][i]) if cols["diverged"][i] is not None
             and not pd.isna(cols["diverged"][i]) else False,
-            "min_train_loss": _num(cols["min_train_loss"][i]),
-            "min_test_loss": _num(cols["min_test_loss"][i]),
-            "max_loss_ratio": _num(cols["max_loss_ratio"][i]),
-            "final_train_acc": _num(cols["final_train_acc"][i]),
-            "final_test_acc": _num(cols["final_test_acc"][i]),
+            "min_train_loss": finite_float(cols["min_train_loss"][i]),
+            "min_test_loss": finite_float(cols["min_test_loss"][i]),
+            "max_loss_ratio": finite_float(cols["max_loss_ratio"][i]),
+            "final_train_acc": finite_float(cols["final_train_acc"][i]),
+            "final_test_acc": finite_float(cols["final_test_acc"][i]),
             "train90": _int(cols["train_acc_step_90"][i]),
             "test90": _int(cols["test_acc_step_90"][i]),
             "nan_step": _int(cols["nan_step"][i]),
