@@ -179,11 +179,9 @@ def write_files(files: Iterable[tuple[Path, bytes]]) -> None:
             st.add(path, data)
 
 
-def write_part(results_dir: Path, df: pd.DataFrame, tag: str = "p0") -> Path:
-    """Write rows as a new part file, atomically.  Returns its path."""
+def _write_table(results_dir: Path, table: pa.Table, tag: str) -> Path:
     runs = Path(results_dir) / "runs"
     ensure_folder(runs, "result rows")
-    table = to_arrow(df.reset_index(drop=True))
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     path = runs / f"part-{tag}-{stamp}-{uuid.uuid4().hex[:6]}.parquet"
     sink = pa.BufferOutputStream()
@@ -192,15 +190,24 @@ def write_part(results_dir: Path, df: pd.DataFrame, tag: str = "p0") -> Path:
     return path
 
 
+def write_part(results_dir: Path, df: pd.DataFrame, tag: str = "p0") -> Path:
+    """Write rows as a new part file, atomically.  Returns its path."""
+    return _write_table(results_dir, to_arrow(df.reset_index(drop=True)), tag)
+
+
 def merge_parts(results_dir: Path, parts: list[Path], tag: str = "p0") -> Path:
     """Write the rows of ``parts`` as one new part, then remove them (atomic per file: until
     the removals, their rows are on disk twice, and ``load_results`` keeps one of each)."""
     try:
-        df = pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
+        tables = [pq.read_table(p) for p in parts]
     except (pa.ArrowInvalid, OSError) as e:
         raise ResultsError(f"{results_dir}: a part file could not be read to merge ({e})"
                            ) from None
-    merged = write_part(results_dir, df, tag=tag)
+    if all(t.schema.equals(tables[0].schema) for t in tables):  # one writer's parts: the same
+        merged = _write_table(results_dir, pa.concat_tables(tables), tag)  # columns, no pandas
+    else:
+        merged = write_part(results_dir, pd.concat([t.to_pandas() for t in tables],
+                                                   ignore_index=True), tag=tag)
     for p in parts:
         p.unlink()
     _fsync_dir(Path(results_dir) / "runs")
