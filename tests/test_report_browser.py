@@ -133,3 +133,86 @@ def test_click_a_cell_shows_its_curves(page_session, tmp_path):
     shot = tmp_path / "page.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 50_000
+
+
+CELLS = """() => {
+  const out = [];
+  const walk = (node) => {
+    if (!node) return;
+    if (node.marktype === "rect" && node.name === "cells_marks") {
+      for (const it of node.items) out.push({key: it.datum.key, share: it.datum.cell_share,
+        phases: it.datum.cell_phases, fill: it.fill, opacity: it.fillOpacity, n: it.datum.n});
+    }
+    for (const it of (node.items || [])) walk(it);
+  };
+  walk(window.grokjax.views.main.scenegraph().root);
+  return out;
+}"""
+
+
+def _drawn_cells(page) -> dict[str, dict]:
+    return {c["key"]: c for c in page.evaluate(CELLS)}
+
+
+def _python_cells(page) -> dict[str, dict]:
+    """grokjax.report.cell_shares on the page's live phases, cell by cell."""
+    from grokjax.report.cell_shares import cell_fields
+
+    by_key: dict[str, list[str]] = {}
+    for r in page.evaluate("() => window.grokjax.live().map(r => [r.key, r.phase])"):
+        by_key.setdefault(r[0], []).append(r[1])
+    return {k: cell_fields(v) for k, v in by_key.items()}
+
+
+def test_wilson_in_the_page_is_the_python_one(page_session):
+    from grokjax.stats import wilson
+
+    page, *_ = page_session
+    cases = [(k, n) for n in (*range(1, 31), 300, 1125) for k in range(n + 1)]
+    got = page.evaluate("(cs) => cs.map(([k, n]) => window.grokjax.wilson(k, n))", cases)
+    assert got == [list(wilson(k, n)) for k, n in cases]  # the same expression, bit for bit
+
+
+def test_cells_show_their_interval_and_follow_the_counts(page_session):
+    page, *_ = page_session
+    drawn = _drawn_cells(page)
+    assert len(drawn) == 125
+    # at the stored thresholds the page's cells say what Python says of the stored phases
+    want = _python_cells(page)
+    for key, c in drawn.items():
+        w = want[key]
+        assert (c["share"], c["phases"], c["fill"], c["n"]) == (
+            w["cell_share"], w["cell_phases"], w["cell_fill"], w["cell_n"])
+        assert c["opacity"] == pytest.approx(w["cell_alpha"], abs=1e-12)
+    assert any("9/9 = 100% [70, 100]" in c["share"] for c in drawn.values())
+    # hover: the interval is in the cell's tooltip
+    # a point of the first cell that no dot covers (between four dots)
+    x, y = page.evaluate("""() => {
+      const cell = document.querySelector("#gj-main g.cells_marks path");
+      const b = cell.getBoundingClientRect();
+      for (let i = 1; i < 40; i++) for (let j = 1; j < 40; j++) {
+        const x = b.left + b.width * i / 40, y = b.top + b.height * j / 40;
+        if (document.elementFromPoint(x, y) === cell) return [x, y];
+      }
+      return null;
+    }""")
+    page.mouse.move(x, y)
+    page.wait_for_function("document.getElementById('gj-tip').style.display === 'block'",
+                           timeout=5_000)
+    tip = page.inner_text("#gj-tip")
+    assert "modal phase, 95% interval" in tip and "every phase, 95% interval" in tip
+    assert any(c["share"] in tip for c in drawn.values())
+    # re-classify: the cells whose counts change get a new interval and opacity, as Python says
+    _set_range(page, "#gj-ratio", 0.5)
+    after, want = _drawn_cells(page), _python_cells(page)
+    moved = [k for k in drawn if after[k]["share"] != drawn[k]["share"]]
+    assert moved, "no cell changed its counts"
+    for key in moved:
+        assert after[key]["share"] == want[key]["cell_share"]
+        assert after[key]["opacity"] == pytest.approx(want[key]["cell_alpha"], abs=1e-12)
+    assert any(after[k]["opacity"] != drawn[k]["opacity"] for k in moved)
+    page.click("#gj-reset")
+    page.wait_for_function(
+        "window.grokjax.live().filter(r => r.changed).length === 0", timeout=10_000)
+    assert {k: c["share"] for k, c in _drawn_cells(page).items()} == {
+        k: c["share"] for k, c in drawn.items()}
