@@ -4,6 +4,7 @@ effect, the errors, and ``python -m grokjax stats`` end to end on a small synthe
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -219,6 +220,22 @@ def test_bootstrap_is_deterministic_and_per_cell():
     ends = {(m.lo, m.hi) for m in (cell_table(many, n_boot=300, seed=s).cells[0].median
                                    for s in range(4))}
     assert len(ends) > 1
+
+
+def test_a_cell_is_the_same_in_any_row_order_and_as_an_arm_of_a_comparison():
+    df = pd.concat([_pairs([400, 600, None, 300, 900], [200, 300, 500, None, None],
+                           weight_decay=wd) for wd in (0.1, 1.0)], ignore_index=True)
+    cells = cell_table(df, ["weight_decay", "grad_filter"], n_boot=300)
+    shuffled = cell_table(df.sample(frac=1, random_state=1), ["grad_filter", "weight_decay"],
+                          n_boot=300)
+    assert {frozenset(c.key): c for c in cells.cells} == {
+        frozenset(c.key): dataclasses.replace(c, key=tuple(sorted(c.key, reverse=True)))
+        for c in shuffled.cells}
+    by_key = {frozenset(c.key): c for c in cells.cells}
+    for s in compare(df, "grad_filter", "none", "grokfast_ema", n_boot=300).strata:
+        for arm in (s.arm_a, s.arm_b):
+            cell = by_key[frozenset((*s.key, ("grad_filter", arm.value)))]
+            assert (arm.reach, arm.median) == (cell.reach, cell.median)
 
 
 def test_cell_table_errors_name_the_column():

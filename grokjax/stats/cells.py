@@ -8,7 +8,8 @@ threshold over *all* the cell's runs (never = censored at the run's last logged 
 step among the runs that do reach it (a conditional number: it says nothing of the others).
 
 Bootstrap: ``n_boot`` resamples of the cell's runs, from a generator seeded with ``seed`` and
-the cell's label, so the numbers are the same on every run and do not depend on other cells.
+the cell's (column, value) pairs, so the numbers are the same on every run, do not depend on
+other cells, and equal those of the same runs as an arm of ``grokjax.stats.paired``.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def _cell(key: tuple[tuple[str, Any], ...], phases: list[Any] | None, times: Rea
     counts = ({p: sum(1 for x in phases if x == p) for p in PHASES} if phases is not None
               else None)
     reached = times.reached
-    rng = bootstrap_rng(seed, key_label(key))
+    rng = bootstrap_rng(seed, key_label(sorted(key)))  # the same cell by --by in any order
     median = median_interval(times, rng, n_boot)
     median_reached = median_interval(times.take(np.flatnonzero(reached)), rng, n_boot)
     return CellStats(

@@ -195,12 +195,13 @@ def _median_speedup(pairs: Sequence[Pair], rng: np.random.Generator, n_boot: int
     return MedianStep(value, lo, hi)
 
 
-def _stratum(key, pairs: list[Pair], a: Any, b: Any, times_a: ReachTimes, times_b: ReachTimes,
-             n_boot: int, seed: int) -> Stratum:
-    rng = bootstrap_rng(seed, key_label(key))
-    arms = tuple(ArmSummary(v, Share.of(int(t.reached.sum()), len(t.step)),
-                            median_interval(t, rng, n_boot))
+def _stratum(key, pairs: list[Pair], setting: str, a: Any, b: Any, times_a: ReachTimes,
+             times_b: ReachTimes, n_boot: int, seed: int) -> Stratum:
+    # An arm's median: the generator of the cell it is (grokjax.stats.cells), same numbers.
+    arms = tuple(ArmSummary(v, Share.of(int(t.reached.sum()), len(t.step)), median_interval(
+        t, bootstrap_rng(seed, key_label(sorted((*key, (setting, v))))), n_boot))
                  for v, t in ((a, times_a), (b, times_b)))
+    rng = bootstrap_rng(seed, "speed-up " + key_label(key))
     known = [p for p in pairs if p.outcome != "neither"]
     n_pos = sum(p.speedup > 1 for p in known)
     n_neg = sum(p.speedup < 1 for p in known)
@@ -289,8 +290,8 @@ def compare(df: pd.DataFrame, setting: str, a: Any, b: Any, *, metric: str = "te
                       step_b=float(times.step[j]), budget_a=float(times.budget[i]),
                       budget_b=float(times.budget[j])) for k, i, j in zip(ks, ia, ib,
                                                                             strict=True)]
-        strata.append(_stratum(tuple(zip(strata_by, skey, strict=True)), pairs, *arm_values,
-                               times.take(ia), times.take(ib), n_boot, seed))
+        strata.append(_stratum(tuple(zip(strata_by, skey, strict=True)), pairs, setting,
+                               *arm_values, times.take(ia), times.take(ib), n_boot, seed))
     return Comparison(setting=setting, a=arm_values[0], b=arm_values[1], criterion=crit,
                       strata_by=strata_by, strata=tuple(strata),
                       unmatched=(len(index[0]) - len(common), len(index[1]) - len(common)),

@@ -14,8 +14,8 @@ half the runs reach the threshold, or exactly half and the rest are censored.  W
 budgets (a plain grid) this is exactly the median of the steps with "never" counted as +inf.
 
 ``median_interval``: a percentile bootstrap of that median (runs resampled with replacement,
-seeded); its upper end is ``inf`` ("not reached") when at least 2.5% of the resamples have
-fewer than half the runs reaching the threshold.
+seeded, in a canonical order); its upper end is ``inf`` ("not reached") when at least 2.5% of
+the resamples have fewer than half the runs reaching the threshold.
 """
 
 from __future__ import annotations
@@ -133,6 +133,9 @@ def median_interval(times: ReachTimes, rng: np.random.Generator, n_boot: int,
     n = len(times.step)
     if n == 0:
         return MedianStep(math.nan, math.nan, math.nan)
+    # Runs in a canonical order (by time, events first), so the same runs give the same
+    # resamples whatever order they came in (a cell and the same arm of a comparison agree).
+    times = times.take(np.lexsort((~times.reached, times.time)))
     value = km_median(times)
     counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot)
     lo, hi = percentile_interval(km_medians(times.time, times.reached, counts), confidence)
