@@ -321,8 +321,12 @@ def test_strata_one_arm_settings_pooling_and_unmatched_runs():
     # a run without a partner (a partial sweep) is dropped and counted
     c = compare(df.iloc[:-1], "grad_filter", "none", "grokfast_ema", n_boot=200)
     assert c.unmatched == (1, 0) and sum(len(s.pairs) for s in c.strata) == 3
-    # values typed as text are read as the column's type
-    assert compare(df, "weight_decay", "0", "1.0", n_boot=50).a == 0.0
+    # values typed as text are read as the column's type; a stratum column that only repeats
+    # another (alpha follows the filter) does not split or label the strata
+    by_wd = compare(df, "weight_decay", "0", "1.0", n_boot=50)
+    assert by_wd.a == 0.0 and by_wd.strata_by == ("grad_filter",)
+    assert [s.key for s in by_wd.strata] == [(("grad_filter", "grokfast_ema"),),
+                                             (("grad_filter", "none"),)]
 
 
 def test_comparison_errors():

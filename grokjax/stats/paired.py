@@ -195,6 +195,18 @@ def _median_speedup(pairs: Sequence[Pair], rng: np.random.Generator, n_boot: int
     return MedianStep(value, lo, hi)
 
 
+def _free(cols: list[str], others: list[str], keys: list[tuple]) -> tuple[str, ...]:
+    """The columns that tell strata apart, less those the earlier ones determine (Grokfast's
+    alpha when grad_filter is a stratum column: it only repeats the filter)."""
+    kept: list[str] = []
+    for c in cols:
+        seen = {tuple(k[others.index(x)] for x in kept) for k in keys}
+        more = {tuple(k[others.index(x)] for x in (*kept, c)) for k in keys}
+        if len(more) > len(seen):
+            kept.append(c)
+    return tuple(kept)
+
+
 def _stratum(key, pairs: list[Pair], setting: str, a: Any, b: Any, times_a: ReachTimes,
              times_b: ReachTimes, n_boot: int, seed: int) -> Stratum:
     # An arm's median: the generator of the cell it is (grokjax.stats.cells), same numbers.
@@ -273,8 +285,9 @@ def compare(df: pd.DataFrame, setting: str, a: Any, b: Any, *, metric: str = "te
     times = reach_times(df, crit.metric, crit.threshold, crit.below)
     varying = [c for j, c in enumerate(others)
                if len({k[j] for k in common}) > 1]
-    strata_by = () if pool else tuple(c for c in varying if c not in SEEDS)
-    match_by = [c for c in others if c in SEEDS or (c in varying and c not in strata_by)]
+    free = _free([c for c in varying if c not in SEEDS], others, common)
+    strata_by = () if pool else free
+    match_by = [c for c in others if c in SEEDS or (pool and c in free)]
     groups: dict[tuple, list[tuple]] = {}
     for k in common:
         groups.setdefault(tuple(k[others.index(c)] for c in strata_by), []).append(k)
