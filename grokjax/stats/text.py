@@ -134,7 +134,8 @@ def _stratum_text(c: Comparison, s: Stratum) -> list[str]:
             "(only B as inf, only A as 0)",
             f"sign test: B sooner in {sg.n_pos}, A sooner in {sg.n_neg} of the pairs whose "
             f"order is known; p = {_p(sg.p)} (exact binomial, two-sided)",
-            f"Wilcoxon signed-rank on the log speed-ups of the {w.n} pairs where both reach it"
+            f"Wilcoxon signed-rank on the log speed-ups of the {w.n} pair{'s' if w.n != 1 else ''}"
+            " where both reach it"
             + (f" ({w.n_zero} equal, dropped)" if w.n_zero else "")
             + (f": W+ = {w.w_plus:g}, p = {_p(w.p)} ({w.method}, two-sided)" if w.n
                else ": no test")):
