@@ -397,6 +397,7 @@ def test_cli_json_and_where(folder, capsys):
                  "weight_decay == 1.0", "--json", "--boot", "200"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["by"] == ["grad_filter"] and data["op"] == ">=" and data["threshold"] == 0.9
+    assert data["results"] == str(folder) and data["phase_rule"]["name"] == "accuracy"
     none, ema = data["cells"]
     assert none["key"] == {"grad_filter": "none"} and none["reach"]["k"] == 3
     assert none["median_step"]["value"] == 200 and ema["median_step"]["value"] == 100
@@ -441,6 +442,8 @@ def test_cli_errors_are_one_line_and_exit_2(folder, capsys, argv, message):
     assert main(["stats", str(folder), *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    # named: the folder, or (as for plot --where) the command line
+    assert err.startswith((f"error: {folder}: ", "error: command line: --where"))
 
 
 def test_cli_missing_folder(tmp_path, capsys):

@@ -74,30 +74,42 @@ def _default_axes(df, manifest) -> tuple[list[str], list[str], dict[str, list]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the cell table or the comparison (``--json``: as JSON)."""
+    """Print the cell table or the comparison (``--json``: as JSON).  Every ``StatsError`` is
+    prefixed with the results folder."""
+    from grokjax.stats.columns import StatsError
+    from grokjax.store import resolve_dir
+
+    folder = resolve_dir(args.results)
+    try:
+        return _run(args, folder)
+    except StatsError as e:
+        raise StatsError(f"{folder}: {e}") from None
+
+
+def _run(args: argparse.Namespace, folder) -> int:
     from grokjax.report.results import load_or_raise, rule_of
     from grokjax.stats.cells import cell_table
     from grokjax.stats.columns import StatsError
     from grokjax.stats.paired import compare
     from grokjax.stats.text import cells_json, cells_text, comparison_json, comparison_text
-    from grokjax.store import resolve_dir
     from grokjax.where import select_rows
 
-    folder = resolve_dir(args.results)
     df, manifest = load_or_raise(folder)
     if args.where is not None:
         df = select_rows(df, args.where)
         if len(df) == 0:
-            raise StatsError(f"{folder}: --where {args.where!r} matched no run")
+            raise StatsError(f"--where {args.where!r} matched no run")
     common = {"metric": args.metric, "threshold": args.threshold, "n_boot": args.boot,
               "seed": args.seed}
+    rule = rule_of(df, manifest)
+    head = {"results": str(folder), "phase_rule": rule}
     if args.compare is not None:
         if args.by is not None:
             raise StatsError("--by and --compare: give one (a comparison is split by the other "
                              "varying settings itself)")
         setting, a, b = _parse_compare(args.compare)
         result = compare(df, setting, a, b, pool=args.pool, **common)
-        print(json.dumps(comparison_json(result), indent=1) if args.json
+        print(json.dumps({**head, **comparison_json(result)}, indent=1) if args.json
               else comparison_text(result, str(folder)))
         return 0
     if args.pool:
@@ -106,9 +118,6 @@ def run(args: argparse.Namespace) -> int:
     if args.by is not None:
         by, pooled = _split(args.by), []
     table = cell_table(df, by, order=grid, **common)
-    if args.json:
-        print(json.dumps(cells_json(table), indent=1))
-    else:
-        rule = rule_of(df, manifest)
-        print(cells_text(table, str(folder), f"stored, {rule['name']} rule", pooled))
+    print(json.dumps({**head, **cells_json(table)}, indent=1) if args.json
+          else cells_text(table, str(folder), f"stored, {rule['name']} rule", pooled))
     return 0
