@@ -224,6 +224,63 @@ def _stratum(key, pairs: list[Pair], setting: str, a: Any, b: Any, times_a: Reac
                    sign=sign_test(n_pos, n_neg), wilcoxon=wilcoxon(both))
 
 
+def _arms(df: pd.DataFrame, setting: str, a: Any, b: Any) -> tuple[list[np.ndarray], list]:
+    """The rows of each arm, and each arm's value as stored (not as typed)."""
+    masks = [match_value(df[setting], v) for v in (a, b)]
+    present = ", ".join(sorted({label(v) for v in df[setting]}))
+    for v, m in zip((a, b), masks, strict=True):
+        if not m.any():
+            raise StatsError(f"--compare: no run has {setting} = {label(v)}; "
+                             f"values: {present}")
+    if (masks[0] & masks[1]).any():
+        raise StatsError(f"--compare: {label(a)} and {label(b)} are the same {setting}")
+    return masks, [plain(df.loc[m, setting].iloc[0]) for m in masks]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Matching:
+    others: list[str]  # the settings pairs are matched on
+    one_arm: tuple[str, ...]
+    differing: tuple[str, ...]
+    index: list[dict[tuple, int]]  # per arm: other settings -> row
+
+
+def _match(df: pd.DataFrame, setting: str, masks: list[np.ndarray], labels: list[str],
+           run_ids: list[str]) -> _Matching:
+    """Key every run of both arms by its other settings; refuse arms that cannot pair."""
+    sets = {c: [set(plain_values(df.loc[m, c])) for m in masks]
+            for c in setting_columns(df) if c != setting}
+    # A setting null in one whole arm belongs to the other arm's component (Grokfast's alpha
+    # when grad_filter = "none"): not a difference, and not matched on.
+    one_arm = tuple(c for c, (sa, sb) in sets.items() if (sa == {None}) != (sb == {None}))
+    others = [c for c in sets if c not in one_arm]
+    differing = tuple(c for c in others if sets[c][0] != sets[c][1])
+    disjoint = [c for c in differing if not sets[c][0] & sets[c][1]]
+    if disjoint:
+        raise StatsError(
+            f"--compare {setting}={labels[0]},{labels[1]}: the arms also differ in "
+            + "; ".join(f"{c} ({labels[0]}: {', '.join(sorted(map(label, sets[c][0])))}; "
+                        f"{labels[1]}: {', '.join(sorted(map(label, sets[c][1])))})"
+                        for c in disjoint)
+            + f", so no run has a partner that differs only in {setting}; select runs that "
+              "match with --where, or compare that setting instead")
+    index: list[dict[tuple, int]] = []
+    for m, name in zip(masks, labels, strict=True):
+        rows = np.flatnonzero(m)
+        keys = list(zip(*(plain_values(df.loc[m, c]) for c in others), strict=True)) \
+            if others else [()] * len(rows)
+        by_key: dict[tuple, int] = {}
+        for i, k in zip(rows, keys, strict=True):
+            if k in by_key:
+                raise StatsError(
+                    f"--compare: runs {run_ids[by_key[k]]} and {run_ids[i]} ({setting} = "
+                    f"{name}) have the same other settings, so their pairs are ambiguous "
+                    f"({key_label(list(zip(others, k, strict=True))[:6])}, ...)")
+            by_key[k] = int(i)
+        index.append(by_key)
+    return _Matching(others, one_arm, differing, index)
+
+
 def compare(df: pd.DataFrame, setting: str, a: Any, b: Any, *, metric: str = "test_acc",
             threshold: float = 0.9, below: bool | None = None, pool: bool = False,
             n_boot: int = N_BOOT, seed: int = 0) -> Comparison:
@@ -237,78 +294,41 @@ def compare(df: pd.DataFrame, setting: str, a: Any, b: Any, *, metric: str = "te
     if n_boot < 1:
         raise StatsError(f"--boot: {n_boot} must be >= 1")
     df = df.reset_index(drop=True)
-    masks = [match_value(df[setting], v) for v in (a, b)]
-    present = ", ".join(sorted({label(v) for v in df[setting]}))
-    for v, m in zip((a, b), masks, strict=True):
-        if not m.any():
-            raise StatsError(f"--compare: no run has {setting} = {label(v)}; "
-                             f"values: {present}")
-    arm_values = [plain(df.loc[m, setting].iloc[0]) for m in masks]  # as stored, not as typed
-    if (masks[0] & masks[1]).any():
-        raise StatsError(f"--compare: {label(a)} and {label(b)} are the same {setting}")
-    sets = {c: [set(plain_values(df.loc[m, c])) for m in masks]
-            for c in setting_columns(df) if c != setting}
-    # A setting null in one whole arm belongs to the other arm's component (Grokfast's alpha
-    # when grad_filter = "none"): not a difference, and not matched on.
-    one_arm = tuple(c for c, (sa, sb) in sets.items() if (sa == {None}) != (sb == {None}))
-    others = [c for c in sets if c not in one_arm]
-    keys = [list(zip(*(plain_values(df.loc[m, c]) for c in others), strict=True)) if others
-            else [()] * int(m.sum()) for m in masks]
-    differing = tuple(c for c in others if sets[c][0] != sets[c][1])
-    disjoint = [c for c in differing if not sets[c][0] & sets[c][1]]
-    if disjoint:
-        raise StatsError(
-            f"--compare {setting}={label(a)},{label(b)}: the arms also differ in "
-            + "; ".join(f"{c} ({label(a)}: {', '.join(sorted(map(label, sets[c][0])))}; "
-                        f"{label(b)}: {', '.join(sorted(map(label, sets[c][1])))})"
-                        for c in disjoint)
-            + f", so no run has a partner that differs only in {setting}; select runs that "
-              "match with --where, or compare that setting instead")
-    index = []
-    for m, ks, v in zip(masks, keys, (a, b), strict=True):
-        rows = np.flatnonzero(m)
-        by_key: dict[tuple, int] = {}
-        for i, k in zip(rows, ks, strict=True):
-            if k in by_key:
-                raise StatsError(
-                    f"--compare: two runs with {setting} = {label(v)} have the same other "
-                    f"settings ({key_label(list(zip(others, k, strict=True))[:6])}, ...), so "
-                    f"their pairs are ambiguous: rows {by_key[k]} and {i}")
-            by_key[k] = int(i)
-        index.append(by_key)
-    common = [k for k in index[0] if k in index[1]]
+    run_ids = (df["run_id"].astype(str).tolist() if "run_id" in df.columns
+               else [f"row {i}" for i in range(len(df))])
+    masks, values = _arms(df, setting, a, b)
+    mt = _match(df, setting, masks, [label(v) for v in values], run_ids)
+    common = [k for k in mt.index[0] if k in mt.index[1]]
     if not common:
         raise StatsError(f"--compare: no run of {setting} = {label(a)} has a partner with "
                          f"{setting} = {label(b)} and the same other settings"
-                         + (f"; their values differ in {', '.join(differing)}"
-                            if differing else ""))
-    times = reach_times(df, crit.metric, crit.threshold, crit.below)
-    varying = [c for j, c in enumerate(others)
-               if len({k[j] for k in common}) > 1]
-    free = _free([c for c in varying if c not in SEEDS], others, common)
+                         + (f"; their values differ in {', '.join(mt.differing)}"
+                            if mt.differing else ""))
+    col = {c: j for j, c in enumerate(mt.others)}
+    varying = [c for c in mt.others if len({k[col[c]] for k in common}) > 1]
+    free = _free([c for c in varying if c not in SEEDS], mt.others, common)
     strata_by = () if pool else free
-    match_by = [c for c in others if c in SEEDS or (pool and c in free)]
+    match_by = [c for c in mt.others if c in SEEDS or (pool and c in free)]
     groups: dict[tuple, list[tuple]] = {}
     for k in common:
-        groups.setdefault(tuple(k[others.index(c)] for c in strata_by), []).append(k)
+        groups.setdefault(tuple(k[col[c]] for c in strata_by), []).append(k)
+    times = reach_times(df, crit.metric, crit.threshold, crit.below)
     strata = []
-    run_ids = df["run_id"].astype(str).tolist() if "run_id" in df.columns else \
-        [str(i) for i in range(len(df))]
     for skey in sorted(groups, key=lambda t: [sort_key(v) for v in t]):
-        ks = sorted(groups[skey], key=lambda k: [sort_key(k[others.index(c)]) for c in match_by])
-        ia = [index[0][k] for k in ks]
-        ib = [index[1][k] for k in ks]
-        pairs = [Pair(match=tuple((c, k[others.index(c)]) for c in match_by),
-                      run_a=run_ids[i], run_b=run_ids[j], step_a=float(times.step[i]),
+        ks = sorted(groups[skey], key=lambda k: [sort_key(k[col[c]]) for c in match_by])
+        ia, ib = [mt.index[0][k] for k in ks], [mt.index[1][k] for k in ks]
+        pairs = [Pair(match=tuple((c, k[col[c]]) for c in match_by), run_a=run_ids[i],
+                      run_b=run_ids[j], step_a=float(times.step[i]),
                       step_b=float(times.step[j]), budget_a=float(times.budget[i]),
-                      budget_b=float(times.budget[j])) for k, i, j in zip(ks, ia, ib,
-                                                                            strict=True)]
+                      budget_b=float(times.budget[j]))
+                 for k, i, j in zip(ks, ia, ib, strict=True)]
         strata.append(_stratum(tuple(zip(strata_by, skey, strict=True)), pairs, setting,
-                               *arm_values, times.take(ia), times.take(ib), n_boot, seed))
-    return Comparison(setting=setting, a=arm_values[0], b=arm_values[1], criterion=crit,
+                               *values, times.take(ia), times.take(ib), n_boot, seed))
+    return Comparison(setting=setting, a=values[0], b=values[1], criterion=crit,
                       strata_by=strata_by, strata=tuple(strata),
-                      unmatched=(len(index[0]) - len(common), len(index[1]) - len(common)),
-                      differing=differing, one_arm=one_arm, n_boot=n_boot, seed=seed)
+                      unmatched=(len(mt.index[0]) - len(common),
+                                 len(mt.index[1]) - len(common)),
+                      differing=mt.differing, one_arm=mt.one_arm, n_boot=n_boot, seed=seed)
 
 
 def compare_arms(df: pd.DataFrame, setting: str, a: Any, b: Any, **kwargs: Any
