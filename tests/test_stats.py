@@ -30,15 +30,18 @@ from grokjax.stats import (
 from grokjax.stats.intervals import percentile_interval
 from grokjax.stats.survival import ReachTimes, km_medians
 
-stats = pytest.importorskip("scipy.stats")  # a dev-only oracle
-
 BUDGET = 1000
-STEP = np.arange(0, BUDGET + 1, 100)
 
 
 # ---------------------------------------------------------------------------------------------
 # Intervals and tests
 # ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stats():
+    """scipy.stats: the oracle (a dev-only dependency; only the tests that use it skip)."""
+    return pytest.importorskip("scipy.stats")
 
 
 @pytest.mark.parametrize(("k", "n", "want"), [
@@ -50,7 +53,7 @@ def test_wilson_against_hand_computed_values(k, n, want):
     np.testing.assert_allclose(wilson(k, n), want, atol=5e-5)
 
 
-def test_wilson_against_scipy_and_its_edges():
+def test_wilson_against_scipy_and_its_edges(stats):
     for n in (1, 2, 3, 8, 9, 50, 300):
         for k in range(n + 1):
             ci = stats.binomtest(k, n).proportion_ci(method="wilson")
@@ -60,7 +63,7 @@ def test_wilson_against_scipy_and_its_edges():
     assert np.subtract(*wilson(2, 3)[::-1]) > 6 * np.subtract(*wilson(200, 300)[::-1])
 
 
-def test_sign_test_exact():
+def test_sign_test_exact(stats):
     # 7 of 8 one way: 2 * (C(8,0) + C(8,1)) / 2^8
     assert sign_test(7, 1).p == pytest.approx(18 / 256, abs=0)
     assert sign_test(4, 4).p == 1.0
@@ -83,7 +86,7 @@ def test_wilcoxon_by_hand_enumeration():
     assert (w.n, w.n_zero, w.w_plus) == (4, 1, 1 + 3 + 4)
 
 
-def test_wilcoxon_against_scipy():
+def test_wilcoxon_against_scipy(stats):
     rng = np.random.default_rng(3)
     for n in (5, 9, 20, 50):  # exact, no ties
         d = rng.normal(0.4, 1, n)
