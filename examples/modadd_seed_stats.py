@@ -5,7 +5,9 @@ docs/reproduction.md's `modadd_main` section.
 
 Per group of runs (``--by``: setting columns): the share that reaches 90% test accuracy within
 the run's steps (Wilson interval), the explorable's loss-rule phases (docs/experiments.md §4),
-the median step of 90% test accuracy among those that get there (bootstrap interval), key
+the median step of 90% test accuracy among those that get there (bootstrap interval) -- these
+three from the statistics layer, ``grokjax.stats`` (``python -m grokjax stats`` prints them for
+any folder, with the Kaplan-Meier median over all runs too) --, key
 frequencies per model and neurons per key frequency by the explorable's cutoff rule (a neuron
 counts toward the frequency of its largest input-side Fourier coefficient if that coefficient
 exceeds 10) and by the norm-fraction rule (the frequencies holding 90% of the input side's
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from math import sqrt
 
 import jax
 import numpy as np
@@ -32,30 +33,13 @@ from grokjax.curves import first_step
 from grokjax.phases import LossRule, classify_frame
 from grokjax.resolve import resolve_row
 from grokjax.static import Static
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval of a share k / n."""
-    if n == 0:
-        return float("nan"), float("nan")
-    p = k / n
-    mid = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return mid - half, mid + half
+from grokjax.stats import Share, cell_table
+from grokjax.stats.text import share_text, step_text
 
 
 def share(k: int, n: int) -> str:
-    lo, hi = wilson(k, n)
-    return f"{k}/{n} = {k / n:.0%} [{lo:.0%}, {hi:.0%}]" if n else "0/0"
-
-
-def median_ci(x: np.ndarray, n_boot: int = 2000) -> str:
-    if len(x) == 0:
-        return "-"
-    rng = np.random.default_rng(0)
-    boots = np.median(rng.choice(x, (n_boot, len(x))), axis=1)
-    lo, hi = np.percentile(boots, [2.5, 97.5])
-    return f"{np.median(x):,.0f} [{lo:,.0f}, {hi:,.0f}]"
+    """``k/n = p% [lo, hi]``: the share with its Wilson 95% interval (grokjax.stats)."""
+    return share_text(Share.of(k, n))
 
 
 def mechanism(results: str, row: pd.Series) -> tuple[list[int], list[int], list[int]]:
@@ -82,14 +66,17 @@ def report(df: pd.DataFrame, results: str | None, label: str) -> None:
     steps_RxL = np.stack([np.asarray(v) for v in df["step"]])
     grok_step = first_step(steps_RxL, np.stack([np.asarray(v) for v in df["test_acc"]]), 0.9)
     ok = ~np.isnan(grok_step)
-    phases = classify_frame(df, LossRule())["phase"].value_counts().to_dict()
+    cell = cell_table(classify_frame(df, LossRule()), threshold=0.9).cells[0]
     print(f"\n### {label}: {n} runs, {int(step_L[-1]):,} steps")
-    print(f"- test accuracy >= 0.9 within {int(step_L[-1]):,} steps: {share(int(ok.sum()), n)}")
+    print(f"- test accuracy >= 0.9 within {int(step_L[-1]):,} steps: {share_text(cell.reach)}")
     for s in (10_000, 20_000, 30_000, 40_000):
         if s < step_L[-1]:
             print(f"  - by step {s:,}: {share(int(np.sum(grok_step <= s)), n)}")
-    print(f"- loss rule (explorable): {table(Counter(phases), n)}")
-    print(f"- step of 90% test accuracy, median [95%]: {median_ci(grok_step[ok])}")
+    print("- loss rule (explorable): " + ", ".join(
+        f"{p}: {share_text(s)}" for p, s in cell.phases if s.k))
+    print(f"- step of 90% test accuracy, median [95%] of the runs that get there: "
+          f"{step_text(cell.median_reached)}; over all runs (never = censored): "
+          f"{step_text(cell.median)}")
     tr = first_step(steps_RxL, np.stack([np.asarray(v) for v in df["train_acc"]]), 0.9)
     print(f"- step of 90% train accuracy: {np.nanmin(tr):,.0f}-{np.nanmax(tr):,.0f}")
     final = np.array([np.asarray(v)[-1] for v in df["test_acc"]])

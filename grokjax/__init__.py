@@ -4,6 +4,8 @@
     grokjax.run_sweep(spec)                       # -> results/parity_quick/
     grokjax.run_adaptive(grokjax.load_spec("sweeps/parity_adaptive.toml"))  # [adaptive] files
     df = grokjax.load_results("results/parity_quick")
+    grokjax.cell_stats(df, ["weight_decay"])      # shares and median steps, with 95% intervals
+    grokjax.compare_arms(df, "grad_filter", "none", "grokfast_ema")  # paired on the seeds
 
 Your own task, model, optimizer, penalty, gradient filter or normaliser: build a ``Task`` /
 ``Model`` / ``Optimizer`` / ``Penalty`` / ``GradFilter`` / ``Normaliser`` from pure functions
@@ -37,6 +39,7 @@ from grokjax.settings import RUN, STATIC, Setting
 from grokjax.shards import Shard, parse_shard
 from grokjax.spec import SweepSpec, describe_settings, load_spec, parse_spec, resolve, run_id
 from grokjax.static import HParams, Static
+from grokjax.stats import StatsError, cell_stats, compare_arms
 from grokjax.store import ResultsError, load_results, read_manifest
 from grokjax.train import TrainState, train
 
@@ -62,11 +65,14 @@ __all__ = [
     "Shard",
     "SpecError",
     "Static",
+    "StatsError",
     "SweepReport",
     "SweepSpec",
     "Task",
     "TrainState",
     "__version__",
+    "cell_stats",
+    "compare_arms",
     "constructed_params",
     "curves_chart",
     "describe_settings",

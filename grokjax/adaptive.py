@@ -38,22 +38,12 @@ from grokjax import phases, registry
 from grokjax.adaptive_options import AdaptiveOptions
 from grokjax.hashing import stable_hash
 from grokjax.resolve import expand
+from grokjax.stats.intervals import wilson  # written once, in the statistics layer
 
 __all__ = ["Midpoint", "PointStats", "RoundChoice", "SeedAdd", "boundary_edges", "choose_round",
            "midpoint", "point_axes", "point_stats", "round_configs", "seed_sequence", "wilson"]
 
 ROUND_COLUMN = "adaptive_round"
-Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
-
-
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a share k / n (``(0, 1)`` for n = 0)."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def midpoint(a: float, b: float, log: bool, integer: bool) -> float | int | None:

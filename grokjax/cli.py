@@ -95,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--task", help="only this task's settings (and its models')")
     st.add_argument("--plugin", action="append", default=[],
                     help="a plugin file whose components to list too (repeatable)")
+    from grokjax.stats import command as stats_command
+    stats_command.add_parser(sub)
     return ap
 
 
@@ -265,12 +267,13 @@ def _settings(args) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from grokjax.errors import PlanError, SpecError
+    from grokjax.stats import command as stats_command
     from grokjax.store import ResultsError
     from grokjax.workers import WorkerError
 
     handlers = {"sweep": _sweep, "validate": _validate, "classify": _classify,
                 "report": _report, "plot": _plot, "explore": _explore, "status": _status,
-                "settings": _settings}
+                "settings": _settings, "stats": stats_command.run}
     try:
         return handlers[args.cmd](args)
     except (SpecError, ResultsError, PlanError) as e:

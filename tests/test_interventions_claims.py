@@ -2,17 +2,21 @@
 (the first seeds, some arms of the measured runs): what the doc reports must still be what
 grokjax computes."""
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from grokjax import EngineOptions, load_spec, run_sweep
+from grokjax.stats import reach_times
 from grokjax.store import load_results
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "examples"))
-from intervention_stats import steps_to  # noqa: E402
+
+
+def steps_to(df, threshold: float) -> np.ndarray:
+    """First logged step with test accuracy >= threshold per run; inf if never (grokjax.stats)."""
+    t = reach_times(df, "test_acc", threshold, below=False)
+    return np.where(t.reached, t.step, np.inf)
 
 
 def _quick(name: str, tmp_path: Path):

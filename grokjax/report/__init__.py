@@ -11,8 +11,9 @@ sweeps).  ``grokjax.report.axes`` chooses and validates the diagram's axes.
 The modules, each importing only those above it in this list: ``axes`` (axis roles, value
 labels), ``theme`` (colours, chart config), ``html`` (helpers both pages share), ``results``
 (reading results), ``runs`` (a run's configuration and explorer panels), ``curve_data``,
-``layout`` and ``page_specs`` (the sweep page's data and charts), ``page`` (the sweep page),
-``explorer_data``, ``explorer_specs``, ``fourier_specs`` and ``explorer_html`` (an explorer
+``layout``, ``cell_shares`` (each cell's phase shares with Wilson intervals, from
+``grokjax.stats``) and ``page_specs`` (the sweep page's data and charts), ``page`` (the sweep
+page), ``explorer_data``, ``explorer_specs``, ``fourier_specs`` and ``explorer_html`` (an explorer
 page's data, charts and text), ``explorer`` (explorer pages), and here ``write_report``, which
 writes both.  ``plots`` (curves of chosen runs as an Altair chart) stands apart.
 """

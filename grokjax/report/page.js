@@ -73,6 +73,50 @@
     return te - tr < p.delay ? "generalize" : "grok";
   }
 
+  // ---- how sure each cell is: grokjax.report.cell_shares, live --------------------------------
+  // Wilson 95% interval of k of n, the expression of grokjax.stats.intervals.wilson.
+  const Z95 = 1.959963984540054;
+  function wilson(k, n, z = Z95) {
+    if (n <= 0) return [0, 1];
+    const p = k / n;
+    const centre = (p + z * z / (2 * n)) / (1 + z * z / n);
+    const half = z / (1 + z * z / n) * Math.sqrt(p * (1 - p) / n + z * z / (4 * n * n));
+    return [Math.max(0, centre - half), Math.min(1, centre + half)];
+  }
+  const pct100 = (x) => Math.floor(100 * x + 0.5);
+  function shareText(k, n) {  // grokjax.stats.text.share_text
+    if (n === 0) return "0/0";
+    const [lo, hi] = wilson(k, n);
+    return `${k}/${n} = ${pct100(k / n)}% [${pct100(lo)}, ${pct100(hi)}]`;
+  }
+  function cellFields(phases) {  // grokjax.report.cell_shares.cell_fields
+    const n = phases.length, c = {};
+    for (const p of phases) c[p] = (c[p] || 0) + 1;
+    const top = Math.max(...Object.values(c));
+    const modal = PH.filter((p) => c[p] === top);
+    const [lo, hi] = wilson(top, n);
+    return {
+      cell_n: n,
+      cell_share: modal.join(" / ") + (modal.length > 1 ? " (tie)" : "") + " " +
+        shareText(top, n),
+      cell_phases: PH.filter((p) => c[p]).map((p) => `${p} ${shareText(c[p], n)}`).join("; "),
+      cell_fill: modal.length === 1 ? D.colors[modal[0]] : D.cell_style.tie_color,
+      cell_alpha: modal.length === 1
+        ? D.cell_style.alpha_min + D.cell_style.alpha_span * (1 - (hi - lo)) : 1,
+    };
+  }
+  function addCellFields(rows) {
+    const byKey = new Map();
+    for (const r of rows) {
+      if (!byKey.has(r.key)) byKey.set(r.key, []);
+      byKey.get(r.key).push(r);
+    }
+    for (const runs of byKey.values()) {
+      const f = cellFields(runs.map((r) => r.phase));
+      for (const r of runs) Object.assign(r, f);
+    }
+  }
+
   // ---- state ---------------------------------------------------------------------------------
   const runsData = D.specs.main.data.find((d) => d.name === "runs");
   const base = runsData.values.map(copy);
@@ -98,6 +142,7 @@
       o.changed = o.phase !== r.stored;
       return o;
     });
+    addCellFields(live);
   }
 
   // ---- views ---------------------------------------------------------------------------------
@@ -151,7 +196,8 @@
         `background:${D.colors[p]}" title="${p}: ${c[p]}"></span>` : "").join("");
       h += `<tr${f === "all" ? ' class="total"' : ""}><th>${esc(f === "all" ? "all runs" :
         (fa ? fa + " = " + f : f))}</th>` +
-        shown.map((p) => `<td>${c[p] || '<span class="zero">0</span>'}` +
+        shown.map((p) => `<td title="${p}: ${shareText(c[p], t)} (share, 95% interval)">` +
+          `${c[p] || '<span class="zero">0</span>'}` +
           `${c[p] ? `<small>${pct(c[p], t)}</small>` : ""}</td>`).join("") +
         `<td>${t}</td><td class="bar"><div>${bar}</div></td></tr>`;
     }
@@ -351,7 +397,8 @@
     initControls();
     await update();
     if (selected) await select(selected);
-    window.grokjax = { D, views, live: () => live, rule, classify, select, update, explorerHref };
+    window.grokjax = { D, views, live: () => live, rule, classify, select, update, explorerHref,
+      wilson, cellFields };
     document.body.dataset.ready = "1";
     document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
   }

@@ -17,7 +17,7 @@ import pandas as pd
 from grokjax import phases, registry
 from grokjax.errors import SpecError
 from grokjax.phases import PHASES
-from grokjax.report import adaptive_map, curve_data, page_specs
+from grokjax.report import adaptive_map, cell_shares, curve_data, page_specs
 from grokjax.report.axes import (
     DEFAULTS,
     ROLES,
@@ -124,6 +124,7 @@ def build(df: pd.DataFrame, manifest: Mapping[str, Any], options: Mapping[str, A
     df = df.reset_index(drop=True)
     name = str(manifest.get("sweep") or first_value(df, "sweep") or "sweep")
     rows, lay = build_runs(df, manifest, options)
+    cell_shares.add_cell_shares(rows)  # how sure each cell is (page.js keeps it live)
     if adaptive_map.is_adaptive(manifest):  # its points also drawn at their values
         adaptive_map.value_fields(rows, df, lay)
     rule = rule_of(df, manifest)
@@ -195,6 +196,8 @@ def build(df: pd.DataFrame, manifest: Mapping[str, Any], options: Mapping[str, A
         "order": order, "reps_k": k, "default_cell": default_cell,
         "renderer": "svg" if n <= SVG_MAX_RUNS else "canvas",
         "ranges": _ranges(df, rule),
+        "cell_style": {"alpha_min": cell_shares.ALPHA_MIN, "alpha_span": cell_shares.ALPHA_SPAN,
+                       "tie_color": cell_shares.TIE_COLOR},
         "specs": {"main": to_vega(main_vl), "cell": to_vega(page_specs.cell_spec()),
                   "reps": to_vega(page_specs.reps_spec([]))},
     }
@@ -270,6 +273,9 @@ def _html_parts(b: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, 
                " least certain. The upper chart draws one mark per point at its actual values"
                " (colour: its modal phase; size: its runs; a ring: its runs disagree); below,"
                " every distinct value gets a column. ") + how
+    how += (" A cell's background takes the colour of its most common phase, more opaque the"
+            " surer that share is (the narrower its Wilson 95% interval: 2 of 3 runs is a faint"
+            " wash, 9 of 9 a strong one); hover a cell for every phase's share and interval.")
     how += (" Colour is the run's phase under the rule above: drag a threshold and the runs are"
             " re-classified live from their stored summary numbers (a black ring marks a run"
             " whose phase differs from the stored one). Hover a dot for its numbers; click a"

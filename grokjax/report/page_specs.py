@@ -66,15 +66,25 @@ def phase_diagram_spec(rows: list[dict[str, Any]], lay: Layout, *, title: str | 
     tip_cell = ([{"field": "cx", "title": ax}] if ax else []) + \
         ([{"field": "cy", "title": ay}] if ay else []) + \
         ([{"field": "cf", "title": af}] if af else []) + \
-        [{"field": "n", "title": "runs"}, {"field": "hint", "title": "click"}]
+        [{"field": "n", "title": "runs"},
+         {"field": "cell_share", "title": "modal phase, 95% interval"},
+         {"field": "cell_phases", "title": "every phase, 95% interval"},
+         {"field": "hint", "title": "click"}]
+    # The cell's numbers are the same on each of its runs (report.cell_shares; page.js keeps
+    # them live): grouping by them keeps them.  Background: the modal phase's colour, more
+    # opaque the narrower the Wilson interval of its share.
+    cell_fields = ["cell_share", "cell_phases", "cell_fill", "cell_alpha"]
     cells = {
+        "name": "cells",
         "transform": [{"aggregate": [{"op": "count", "as": "n"}],
-                       "groupby": ["key", "cf", "cx", "cy"]},
+                       "groupby": ["key", "cf", "cx", "cy", *cell_fields]},
                       {"calculate": "'show these runs\\' curves'", "as": "hint"}, *cell_pos],
         "mark": {"type": "rect", "cursor": "pointer", "cornerRadius": 3},
         "encoding": {
             "x": x_cell, "x2": {"field": "x1"}, "y": y_cell, "y2": {"field": "y1"},
-            "fill": {"condition": {"test": selected, "value": "#e4e4e4"}, "value": "#f3f3f3"},
+            "fill": {"field": "cell_fill", "type": "nominal", "scale": None, "legend": None},
+            "fillOpacity": {"field": "cell_alpha", "type": "quantitative", "scale": None,
+                            "legend": None},
             "stroke": {"condition": {"test": selected, "value": "#222"}, "value": "#e0e0e0"},
             "strokeWidth": {"condition": {"test": selected, "value": 2}, "value": 0.6},
             "tooltip": tip_cell,
