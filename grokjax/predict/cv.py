@@ -18,6 +18,7 @@ from grokjax.predict.models import Predictor
 from grokjax.store import ResultsError
 
 N_FOLDS = 5
+N_REPEATS = 5  # the folds are drawn this many times (seeds FOLD_SEED, FOLD_SEED + 1, ...)
 FOLD_SEED = 0  # the permutation of groups into folds (fixed: the folds are part of the method)
 
 
@@ -48,17 +49,30 @@ def seed_groups(df: pd.DataFrame) -> np.ndarray:
     return group.astype(np.int64)
 
 
-def group_folds(group_R: np.ndarray, n_folds: int = N_FOLDS) -> np.ndarray:
-    """Fold of every run: its group's, groups shuffled (fixed seed) and dealt round-robin."""
-    groups = np.unique(group_R)
+def group_folds(group_R: np.ndarray, n_folds: int = N_FOLDS,
+                label_R: np.ndarray | None = None, seed: int = FOLD_SEED) -> np.ndarray:
+    """Fold of every run: its group's.  Groups are shuffled (``seed``) and, with ``label_R``
+    (NaN: a run to ignore), sorted by their share of positives (stably: ties keep the shuffle),
+    then dealt to the folds in snake order (0..k-1, k-1..0, ...): every fold gets groups of every
+    positive share, so every test fold holds both classes (AUROC counts the pairs that one fold's
+    model ranked, grokjax.predict.metrics) and every training fold about the same base rate."""
+    groups, inverse = np.unique(group_R, return_inverse=True)
     if len(groups) < 2:
-        raise ResultsError(f"grouped cross-validation needs runs of at least 2 seeds; these "
-                           f"have {len(groups)}")
+        raise ResultsError(f"grouped cross-validation needs runs of at least 2 independent "
+                           f"seeds (runs sharing a seed or a data_seed are one group); these "
+                           f"runs form {len(groups)}")
     k = min(n_folds, len(groups))
-    perm = np.random.default_rng(FOLD_SEED).permutation(len(groups))
+    order = np.random.default_rng(seed).permutation(len(groups))
+    if label_R is not None:
+        lab = np.asarray(label_R, np.float64)  # NaN: a run that is not scored
+        ok = np.isfinite(lab)
+        pos = np.bincount(inverse[ok], weights=lab[ok], minlength=len(groups))
+        share = pos / np.maximum(np.bincount(inverse[ok], minlength=len(groups)), 1)
+        order = order[np.argsort(share[order], kind="stable")]
+    lap, seat = np.divmod(np.arange(len(groups)), k)
     fold_of_group = np.empty(len(groups), np.int64)
-    fold_of_group[perm] = np.arange(len(groups)) % k
-    return fold_of_group[np.searchsorted(groups, group_R)]
+    fold_of_group[order] = np.where(lap % 2 == 0, seat, k - 1 - seat)
+    return fold_of_group[inverse]
 
 
 class Split(NamedTuple):
@@ -66,10 +80,19 @@ class Split(NamedTuple):
     test_R: np.ndarray  # bool
 
 
-def splits(group_R: np.ndarray, n_folds: int = N_FOLDS, cell_R: np.ndarray | None = None
-           ) -> list[Split]:
-    """Every (train, test) split; each run is in exactly one test fold."""
-    fold_R = group_folds(group_R, n_folds)
+def split_ids(folds: list[Split], n: int) -> np.ndarray:
+    """Index of the split whose test fold holds each run (-1: none)."""
+    out = np.full(n, -1, np.int64)
+    for k, s in enumerate(folds):
+        out[s.test_R] = k
+    return out
+
+
+def splits(group_R: np.ndarray, n_folds: int = N_FOLDS, cell_R: np.ndarray | None = None,
+           label_R: np.ndarray | None = None, seed: int = FOLD_SEED) -> list[Split]:
+    """Every (train, test) split; each run is in exactly one test fold.  ``label_R``:
+    stratify the group folds by it (``group_folds``)."""
+    fold_R = group_folds(group_R, n_folds, label_R, seed)
     out = []
     cells = [None] if cell_R is None else list(np.unique(cell_R))
     for c in cells:

@@ -1,4 +1,21 @@
-"""Scores of out-of-fold predictions: exact AUROC, a cluster bootstrap interval, calibration.
+"""Scores of out-of-fold predictions: exact AUROC, AUROC over the pairs one model ranked, a
+cluster bootstrap interval, calibration.
+
+**Which pairs count.**  Pooling the out-of-fold probabilities of all folds and computing one
+AUROC compares runs that different models scored; each model's intercept follows its training
+base rate, which is lowest where the test fold holds the most positives, so an uninformative
+predictor pooled this way scores *below* 0.5 (a constant predictor: 0.44 on a parity sweep; a
+per-cell rate within its cells: 0.09).  Here a (positive, negative) pair counts only when the
+same fitted model scored both runs -- both in the test fold of the same split -- and, for the
+within-cell score, when the two runs share their hyperparameters.  Repeating the folds with
+other seeds brings most pairs in (``pair_masks``): an average over repeats of fold-wise AUROCs
+weighted by their pairs.  A constant predictor then scores exactly 0.5.
+
+**Intervals.**  Runs that share a seed are not independent (same data split, same init), so the
+bootstrap resamples whole groups (seeds) with replacement, as integer weights on the runs
+(``group_weights``); the out-of-fold probabilities are held fixed (the refitting variance of
+the models is not in the interval).  Every predictor is scored on the same resamples, so
+differences are paired.
 
 Everything is plain numpy and deterministic (the bootstrap draws from a seeded generator).
 """
@@ -48,32 +65,81 @@ class Interval(NamedTuple):
     n_valid: int
 
 
-def cluster_bootstrap_auroc(score_N: np.ndarray, label_N: np.ndarray, group_N: np.ndarray,
-                            n_boot: int = 1000, level: float = 0.95, seed: int = 0
-                            ) -> Interval:
-    """AUROC with a percentile interval from resampling whole groups (seeds) with replacement.
+class Pairs(NamedTuple):
+    """The (positive, negative) pairs that count: per repeat, a P x Q mask over the scored
+    positives ``pos_P`` and negatives ``neg_Q`` (indices into the scored runs)."""
 
-    Runs that share a seed are not independent (same data split, same init), so the resampling
-    unit is the group.  Resamples holding one class only are skipped.
-    """
-    score_N = np.asarray(score_N, np.float64)
-    label_N = np.asarray(label_N, bool)
-    point = auroc(score_N, label_N)
+    pos_P: np.ndarray
+    neg_Q: np.ndarray
+    mask_RxPxQ: np.ndarray  # bool
+
+
+def pair_masks(label_N: np.ndarray, split_RxN: np.ndarray, stratum_N: np.ndarray | None = None
+               ) -> Pairs:
+    """Pairs scored by one model: the same split (test fold) in a repeat, and, with
+    ``stratum_N``, the same stratum (hyperparameter cell)."""
+    y = np.asarray(label_N, bool)
+    pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
+    split = np.asarray(split_RxN)
+    mask = split[:, pos, None] == split[:, None, neg]
+    if stratum_N is not None:
+        c = np.asarray(stratum_N)
+        mask = mask & (c[pos, None] == c[None, neg])[None]
+    return Pairs(pos, neg, mask)
+
+
+def group_weights(group_N: np.ndarray, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
+    """B x N integer weights: how often each run's group is drawn in each of ``n_boot``
+    resamples of the groups with replacement."""
     groups, inverse = np.unique(np.asarray(group_N), return_inverse=True)
-    members = [np.flatnonzero(inverse == g) for g in range(len(groups))]
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(n_boot):
-        pick = rng.integers(0, len(groups), len(groups))
-        idx = np.concatenate([members[g] for g in pick])
-        a = auroc(score_N[idx], label_N[idx])
-        if not np.isnan(a):
-            values.append(a)
-    if not values:
-        return Interval(point, float("nan"), float("nan"), 0)
+    draws_BxG = np.random.default_rng(seed).integers(0, len(groups), (n_boot, len(groups)))
+    counts_BxG = np.zeros((n_boot, len(groups)), np.float64)
+    np.add.at(counts_BxG, (np.arange(n_boot)[:, None], draws_BxG), 1.0)
+    return counts_BxG[:, inverse]
+
+
+def pair_auroc(score_RxN: np.ndarray, pairs: Pairs, weight_BxN: np.ndarray | None = None
+               ) -> np.ndarray:
+    """AUROC over the counted pairs, each pair weighted by the product of its runs' weights
+    (one value per weight row; weights of ones: the plain estimate).  A tie counts one half;
+    NaN where no pair counts."""
+    score = np.asarray(score_RxN, np.float64)
+    w = np.ones((1, score.shape[1])) if weight_BxN is None else np.asarray(weight_BxN)
+    wp, wq = w[:, pairs.pos_P], w[:, pairs.neg_Q]
+    num, den = np.zeros(len(w)), np.zeros(len(w))
+    for r in range(score.shape[0]):
+        sp, sq = score[r, pairs.pos_P][:, None], score[r, pairs.neg_Q][None, :]
+        m = pairs.mask_RxPxQ[r].astype(np.float64)
+        c = m * ((sp > sq) + 0.5 * (sp == sq))
+        num += np.sum((wp @ c) * wq, axis=1)
+        den += np.sum((wp @ m) * wq, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def percentile_interval(point: float, values: np.ndarray, level: float = 0.95) -> Interval:
+    values = np.asarray(values, np.float64)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return Interval(float(point), float("nan"), float("nan"), 0)
     tail = (1 - level) / 2
     low, high = np.quantile(values, [tail, 1 - tail])
-    return Interval(point, float(low), float(high), len(values))
+    return Interval(float(point), float(low), float(high), len(values))
+
+
+def auroc_interval(score_RxN: np.ndarray, pairs: Pairs, weight_BxN: np.ndarray,
+                   level: float = 0.95) -> Interval:
+    """The pair AUROC with its percentile interval over the bootstrap weights."""
+    return percentile_interval(pair_auroc(score_RxN, pairs)[0],
+                               pair_auroc(score_RxN, pairs, weight_BxN), level)
+
+
+def auroc_difference(a_RxN: np.ndarray, b_RxN: np.ndarray, pairs: Pairs,
+                     weight_BxN: np.ndarray, level: float = 0.95) -> Interval:
+    """AUROC(a) - AUROC(b) on the same pairs, with a paired percentile interval."""
+    point = pair_auroc(a_RxN, pairs)[0] - pair_auroc(b_RxN, pairs)[0]
+    return percentile_interval(point, pair_auroc(a_RxN, pairs, weight_BxN)
+                               - pair_auroc(b_RxN, pairs, weight_BxN), level)
 
 
 def brier(prob_N: np.ndarray, label_N: np.ndarray) -> float:

@@ -77,31 +77,40 @@ class Stump(NamedTuple):
     right: float
 
 
-def _best_stump(x_NxF: np.ndarray, g_N: np.ndarray, h_N: np.ndarray, n_cuts: int,
-                min_leaf: int, l2: float) -> Stump | None:
+class SplitGrid(NamedTuple):
+    """The candidate splits of a training set, fixed across boosting rounds: each feature's
+    sort order and the positions after which a split may fall (left = positions 0..i)."""
+
+    order_NxF: np.ndarray
+    pos_C: np.ndarray  # candidate positions (the same for every feature: ``n_cuts`` quantiles)
+    ok_CxF: np.ndarray  # the value changes after that position (a real split)
+    threshold_CxF: np.ndarray  # midpoint between the two values
+
+
+def split_grid(x_NxF: np.ndarray, n_cuts: int, min_leaf: int) -> SplitGrid:
+    n = len(x_NxF)
+    order = np.argsort(x_NxF, axis=0, kind="mergesort")
+    xs = np.take_along_axis(x_NxF, order, axis=0)
+    if n - min_leaf <= min_leaf - 1:
+        pos = np.array([], np.int64)
+    else:
+        pos = np.unique(np.quantile(np.arange(min_leaf - 1, n - min_leaf),
+                                    np.linspace(0, 1, n_cuts)).astype(np.int64))
+    lo, hi = xs[pos], xs[np.minimum(pos + 1, n - 1)]
+    return SplitGrid(order, pos, lo < hi, (lo + hi) / 2)
+
+
+def _best_stump(grid: SplitGrid, g_N: np.ndarray, h_N: np.ndarray, l2: float) -> Stump | None:
     """The split with the largest Newton gain G_L^2/(H_L+l2) + G_R^2/(H_R+l2)."""
-    best, best_gain = None, -np.inf
-    n = len(g_N)
-    for f in range(x_NxF.shape[1]):
-        order = np.argsort(x_NxF[:, f], kind="mergesort")
-        xs = x_NxF[order, f]
-        cg, ch = np.cumsum(g_N[order]), np.cumsum(h_N[order])
-        # Split after position i (left = 0..i); only where the value changes.
-        pos = np.unique(np.quantile(np.arange(min_leaf - 1, n - min_leaf), np.linspace(
-            0, 1, n_cuts)).astype(int)) if n - min_leaf > min_leaf - 1 else np.array([], int)
-        pos = pos[xs[pos] < xs[np.minimum(pos + 1, n - 1)]]
-        if len(pos) == 0:
-            continue
-        gl, hl = cg[pos], ch[pos]
-        gr, hr = cg[-1] - gl, ch[-1] - hl
-        gain = gl ** 2 / (hl + l2) + gr ** 2 / (hr + l2)
-        k = int(np.argmax(gain))
-        if gain[k] > best_gain + 1e-12:
-            i = pos[k]
-            best_gain = gain[k]
-            best = Stump(f, float((xs[i] + xs[i + 1]) / 2), float(gl[k] / (hl[k] + l2)),
-                         float(gr[k] / (hr[k] + l2)))
-    return best
+    if not grid.ok_CxF.any():
+        return None
+    cg, ch = np.cumsum(g_N[grid.order_NxF], axis=0), np.cumsum(h_N[grid.order_NxF], axis=0)
+    gl, hl = cg[grid.pos_C], ch[grid.pos_C]
+    gr, hr = cg[-1] - gl, ch[-1] - hl
+    gain = np.where(grid.ok_CxF, gl ** 2 / (hl + l2) + gr ** 2 / (hr + l2), -np.inf)
+    c, f = np.unravel_index(int(np.argmax(gain)), gain.shape)  # first best: lowest c, then f
+    return Stump(int(f), float(grid.threshold_CxF[c, f]), float(gl[c, f] / (hl[c, f] + l2)),
+                 float(gr[c, f] / (hr[c, f] + l2)))
 
 
 def fit_stumps(x_NxF: np.ndarray, y_N: np.ndarray, rounds: int = 100, shrinkage: float = 0.1,
@@ -111,10 +120,11 @@ def fit_stumps(x_NxF: np.ndarray, y_N: np.ndarray, rounds: int = 100, shrinkage:
         return constant(y.mean())
     base = float(np.log(y.mean() / (1 - y.mean())))
     f_N = np.full(len(y), base)
+    grid = split_grid(x_NxF, n_cuts, min_leaf)
     stumps: list[Stump] = []
     for _ in range(rounds):
         p = sigmoid(f_N)
-        s = _best_stump(x_NxF, y - p, p * (1 - p), n_cuts, min_leaf, l2)
+        s = _best_stump(grid, y - p, p * (1 - p), l2)
         if s is None:
             break
         stumps.append(s)
@@ -125,6 +135,25 @@ def fit_stumps(x_NxF: np.ndarray, y_N: np.ndarray, rounds: int = 100, shrinkage:
         for s in stumps:
             out += shrinkage * np.where(x[:, s.feature] <= s.threshold, s.left, s.right)
         return np.clip(sigmoid(out), EPS, 1 - EPS)
+
+    return predict
+
+
+def fit_cell_rate(x_NxF: np.ndarray, y_N: np.ndarray, prior: float = 1.0) -> Predictor:
+    """The settings baseline: each run gets the grok rate of its hyperparameter cell among the
+    training runs, ``x_NxF[:, 0]`` being the cell's code.  The rate is shrunk towards the
+    training base rate by ``prior`` pseudo-runs; a cell with no training run gets the base rate.
+    It knows a run's settings and nothing of its curves."""
+    y = np.asarray(y_N, np.float64)
+    base = float(y.mean())
+    code_N = x_NxF[:, 0]
+    cells = np.unique(code_N)
+    rate = {float(c): (y[code_N == c].sum() + prior * base) / ((code_N == c).sum() + prior)
+            for c in cells}
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        p = np.array([rate.get(float(c), base) for c in x[:, 0]], np.float64)
+        return np.clip(p, EPS, 1 - EPS)
 
     return predict
 

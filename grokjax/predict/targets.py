@@ -17,9 +17,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from grokjax.sidecar import PREDICTION_COLUMNS
 from grokjax.store import ResultsError
 
 TARGETS = ("grok_by_end", "gen_by_end", "step_to_90")
+COLUMNS = PREDICTION_COLUMNS  # the column ``predict --write`` adds for each target
 
 
 class Target(NamedTuple):
@@ -37,17 +39,15 @@ def _step90(df: pd.DataFrame) -> np.ndarray:
     return pd.to_numeric(df["test_acc_step_90"], errors="coerce").to_numpy(np.float64)
 
 
-def make_target(df: pd.DataFrame, name: str, cut_step_R: np.ndarray,
-                finite_R: np.ndarray) -> Target:
-    """Labels and the scored runs.  ``finite_R``: the run's features are all finite (a run
-    that diverged before the cut has NaN curves)."""
+def make_target(df: pd.DataFrame, name: str, cut_step_R: np.ndarray) -> Target:
+    """Labels and the scored runs for the cut steps ``cut_step_R`` (one per row)."""
     if name not in TARGETS:
         raise ResultsError(f"--target {name!r}: unknown; allowed: {', '.join(TARGETS)}")
     step90 = _step90(df)
     done = np.isfinite(step90) & (step90 <= cut_step_R)
     nan_step = (pd.to_numeric(df["nan_step"], errors="coerce").to_numpy(np.float64)
                 if "nan_step" in df.columns else np.full(len(df), np.nan))
-    diverged = (np.isfinite(nan_step) & (nan_step <= cut_step_R)) | ~finite_R
+    diverged = np.isfinite(nan_step) & (nan_step <= cut_step_R)
     excluded = {"generalized by the cut": int((done & ~diverged).sum()),
                 "diverged by the cut": int(diverged.sum())}
     mask = ~done & ~diverged
