@@ -1,4 +1,5 @@
-"""Command line: ``python -m grokjax sweep|validate|classify|report|plot|explore|status|settings``.
+"""Command line: ``python -m grokjax
+sweep|validate|classify|report|plot|explore|status|settings|predict``.
 
 Bad input (a wrong sweep file, a results folder that is missing, locked or mixed) prints one
 ``error:`` line naming the file and key and exits with status 2; nothing is written.
@@ -95,6 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--task", help="only this task's settings (and its models')")
     st.add_argument("--plugin", action="append", default=[],
                     help="a plugin file whose components to list too (repeatable)")
+    from grokjax.predict import command as predict_command
+
+    predict_command.add_parser(sub)
     return ap
 
 
@@ -265,12 +269,13 @@ def _settings(args) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from grokjax.errors import PlanError, SpecError
+    from grokjax.predict.command import run as _predict
     from grokjax.store import ResultsError
     from grokjax.workers import WorkerError
 
     handlers = {"sweep": _sweep, "validate": _validate, "classify": _classify,
                 "report": _report, "plot": _plot, "explore": _explore, "status": _status,
-                "settings": _settings}
+                "settings": _settings, "predict": _predict}
     try:
         return handlers[args.cmd](args)
     except (SpecError, ResultsError, PlanError) as e:
