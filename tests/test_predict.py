@@ -278,6 +278,30 @@ def test_cli_write_adds_the_column_and_the_page_shows_it(quick, capsys):
     assert load_results(quick)["predicted_grok_prob"].notna().sum() == scored.sum()
 
 
+@pytest.mark.browser
+def test_the_page_tooltip_shows_the_prediction_in_a_browser(quick, capsys):
+    """Hovering a dot of the written page shows its predicted P(grok) (headless Chromium;
+    skipped without it)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from browser import offline_context
+
+    assert main(["predict", str(quick), "--at", "0.1", "--write", "--bootstrap", "20"]) == 0
+    probs = load_results(quick).set_index("run_id")["predicted_grok_prob"]
+    with offline_context() as (context, errors, blocked):
+        page = context.new_page()
+        page.goto((quick / "index.html").as_uri())
+        page.wait_for_function("document.body.dataset.ready === '1'", timeout=60_000)
+        box = page.query_selector_all("#gj-main g.dots_marks path")[0].bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function("document.getElementById('gj-tip').innerText.length > 0")
+        rows = dict(line.split("\t", 1) for line in page.inner_text("#gj-tip").splitlines())
+        assert not errors and not blocked
+    shown = rows["predicted P(grok), out of fold"]
+    want = probs[rows["run id"]]
+    assert shown == (f"{want:.2f}" if pd.notna(want) else
+                     "not scored (generalized or diverged by the cut)")
+
+
 @pytest.mark.parametrize("args,words", [
     (["--at", "0"], "--at '0'"),
     (["--at", "1.5"], "strictly between 0 and 1"),

@@ -23,11 +23,11 @@ def auroc_chart(frame: pd.DataFrame, title: str | None = None, facet: str | None
     color = alt.Color("predictor:N", scale=alt.Scale(domain=names, range=palette),
                       legend=alt.Legend(title=None, orient="bottom"))
     offset = alt.XOffset("predictor:N", scale=alt.Scale(domain=names))
-    x = alt.X("pct:O", title="prediction point (% of the run's steps)")
+    x = alt.X("pct:O", title="prediction point (% of the run's steps)",
+              axis=alt.Axis(labelAngle=0))
     base = alt.Chart().encode(x=x, xOffset=offset, color=color)
     bars = base.mark_rule(strokeWidth=2).encode(
-        y=alt.Y("low:Q", title="AUROC (out of fold, 95% CI)",
-                scale=alt.Scale(domain=[0.2, 1.0], clamp=True)),
+        y=alt.Y("low:Q", title="AUROC (out of fold, 95% CI)", scale=alt.Scale(domain=[0, 1])),
         y2="high:Q")
     dots = base.mark_point(filled=True, size=55, opacity=1).encode(
         y="auroc:Q",
