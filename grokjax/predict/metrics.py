@@ -4,10 +4,11 @@ cluster bootstrap interval, calibration.
 **Which pairs count.**  Pooling the out-of-fold probabilities of all folds and computing one
 AUROC compares runs that different models scored; each model's intercept follows its training
 base rate, which is lowest where the test fold holds the most positives, so an uninformative
-predictor pooled this way scores *below* 0.5 (a constant predictor: 0.44 on a parity sweep; a
-per-cell rate within its cells: 0.09).  Here a (positive, negative) pair counts only when the
-same fitted model scored both runs -- both in the test fold of the same split -- and, for the
-within-cell score, when the two runs share their hyperparameters.  Repeating the folds with
+predictor pooled this way scores *below* 0.5 (on predict_parity at 10% of the steps: a constant
+predictor 0.30, 0.43 with stratified folds; a per-cell rate within its cells 0.15 and 0.28).
+Here a (positive, negative) pair counts only when the same fitted model scored both runs --
+both in the test fold of the same split -- and, for the within-cell score, when the two runs
+share their hyperparameters.  Repeating the folds with
 other seeds brings most pairs in (``pair_masks``): an average over repeats of fold-wise AUROCs
 weighted by their pairs.  A constant predictor then scores exactly 0.5.
 

@@ -8,6 +8,7 @@ gets (or gives) a clear error instead of a race, and the part files are never re
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 
 from grokjax import sidecar, store
@@ -35,7 +36,8 @@ def write_predictions(results: str | Path, pred: Prediction, model: str = "logis
         try:
             side, meta = sidecar.read_side(d)
         except (OSError, ValueError) as e:  # a corrupt side file is replaced
-            print(f"warning: {sidecar.side_path(d)} was unreadable ({e}); replacing it")
+            print(f"warning: {sidecar.side_path(d)} was unreadable ({e}); replacing it",
+                  file=sys.stderr)
             side, meta = None, {}
         side, meta = sidecar.merge_column(side, meta, column, values, provenance)
         store.atomic_write_bytes(sidecar.side_path(d), sidecar.side_bytes(side, meta))
