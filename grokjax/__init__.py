@@ -6,6 +6,7 @@
     df = grokjax.load_results("results/parity_quick")
     grokjax.cell_stats(df, ["weight_decay"])      # shares and median steps, with 95% intervals
     grokjax.compare_arms(df, "grad_filter", "none", "grokfast_ema")  # paired on the seeds
+    grokjax.predict_runs("results/parity_quick", at=0.1).table()  # early prediction of grokking
 
 Your own task, model, optimizer, penalty, gradient filter or normaliser: build a ``Task`` /
 ``Model`` / ``Optimizer`` / ``Penalty`` / ``GradFilter`` / ``Normaliser`` from pure functions
@@ -32,6 +33,7 @@ from grokjax.models import constructed_params, modular_logits, parity_logit
 from grokjax.optim import make_optimizer
 from grokjax.options import CheckpointOptions, EngineOptions, ReportOptions
 from grokjax.plan import group_runs
+from grokjax.predict import Prediction, predict_runs
 from grokjax.registry import RegistryError, load_plugin, register
 from grokjax.report.plots import curves_chart, save_chart
 from grokjax.runner import train_chunk
@@ -58,6 +60,7 @@ __all__ = [
     "Optimizer",
     "Penalty",
     "PlanError",
+    "Prediction",
     "RegistryError",
     "ReportOptions",
     "ResultsError",
@@ -86,6 +89,7 @@ __all__ = [
     "parity_logit",
     "parse_shard",
     "parse_spec",
+    "predict_runs",
     "read_manifest",
     "register",
     "resolve",

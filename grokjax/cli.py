@@ -1,4 +1,5 @@
-"""Command line: ``python -m grokjax sweep|validate|classify|report|plot|explore|status|settings``.
+"""Command line: ``python -m grokjax
+sweep|validate|classify|report|plot|explore|status|settings|stats|predict``.
 
 Bad input (a wrong sweep file, a results folder that is missing, locked or mixed) prints one
 ``error:`` line naming the file and key and exits with status 2; nothing is written.
@@ -95,8 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--task", help="only this task's settings (and its models')")
     st.add_argument("--plugin", action="append", default=[],
                     help="a plugin file whose components to list too (repeatable)")
+    from grokjax.predict import command as predict_command
     from grokjax.stats import command as stats_command
+
     stats_command.add_parser(sub)
+    predict_command.add_parser(sub)
     return ap
 
 
@@ -267,13 +271,15 @@ def _settings(args) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from grokjax.errors import PlanError, SpecError
+    from grokjax.predict import command as predict_command
     from grokjax.stats import command as stats_command
     from grokjax.store import ResultsError
     from grokjax.workers import WorkerError
 
     handlers = {"sweep": _sweep, "validate": _validate, "classify": _classify,
                 "report": _report, "plot": _plot, "explore": _explore, "status": _status,
-                "settings": _settings, "stats": stats_command.run}
+                "settings": _settings, "stats": stats_command.run,
+                "predict": predict_command.run}
     try:
         return handlers[args.cmd](args)
     except (SpecError, ResultsError, PlanError) as e:

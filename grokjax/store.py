@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from grokjax import registry
+from grokjax import registry, sidecar
 
 CURVE_FLOAT = pa.list_(pa.float32())
 T = TypeVar("T")
@@ -286,7 +286,11 @@ def load_results(path: str | Path, *, allow_mixed: bool = False) -> pd.DataFrame
         # A writer killed while merging its parts, a merge finished while we read, or parts
         # copied by hand: keep one row.
         df = df[~df["run_id"].duplicated(keep="last")].reset_index(drop=True)
-    return df
+    try:  # columns computed after training (grokjax.sidecar), joined by run_id
+        return sidecar.join_side(df, sidecar.read_side(p)[0])
+    except (pa.ArrowInvalid, OSError, ValueError) as e:
+        raise ResultsError(f"{sidecar.side_path(p)}: unreadable ({e}); delete it and run "
+                           "`grokjax predict --write` again") from None
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
@@ -344,6 +348,7 @@ def rewrite_parts(results_dir: Path, fn, manifest: Mapping[str, Any] | None = No
 def clear_runs(results_dir: Path) -> None:
     for part in part_files(results_dir):
         part.unlink()
+    sidecar.side_path(results_dir).unlink(missing_ok=True)  # predictions of those rows
 
 
 def clean_temp(results_dir: Path) -> None:

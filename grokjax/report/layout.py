@@ -21,6 +21,7 @@ from grokjax.report.axes import (
     value_key,
 )
 from grokjax.report.results import grid_of, unique_values
+from grokjax.sidecar import COLUMN_TITLES
 
 
 @dataclasses.dataclass
@@ -35,6 +36,7 @@ class Layout:
     slot: float  # pixels per dot slot
     columns: int  # facet panels per row
     within: list[str]  # grid axes drawn inside a cell (varying extras first, seed last)
+    pred_title: str | None = None  # the dots carry "pred" (predict --write's column)
 
 
 def finite_float(v: Any) -> float | None:
@@ -124,6 +126,7 @@ def build_runs(df: pd.DataFrame, manifest: Mapping[str, Any], options: Mapping[s
             for c in ("min_train_loss", "min_test_loss", "max_loss_ratio", "final_train_acc",
                       "final_test_acc", "train_acc_step_90", "test_acc_step_90", "nan_step",
                       "run_id", "phase", "diverged")}
+    pred = next((c for c in COLUMN_TITLES if c in df.columns), None)  # predict --write
     rows = []
     for i in range(n):
         phase = cols["phase"][i]
@@ -147,9 +150,11 @@ def build_runs(df: pd.DataFrame, manifest: Mapping[str, Any], options: Mapping[s
             "train90": _int(cols["train_acc_step_90"][i]),
             "test90": _int(cols["test_acc_step_90"][i]),
             "nan_step": _int(cols["nan_step"][i]),
+            **({"pred": finite_float(df[pred].iat[i])} if pred else {}),
         })
     return rows, Layout(axes=axes, order=order, titles=titles, g=g, h=h, slot=slot,
-                        columns=columns, within=within)
+                        columns=columns, within=within,
+                        pred_title=COLUMN_TITLES[pred] if pred else None)
 
 
 def run_label(row: Mapping[str, Any], lay: Layout) -> str:

@@ -102,6 +102,7 @@ def phase_diagram_spec(rows: list[dict[str, Any]], lay: Layout, *, title: str | 
             {"field": "t_train90", "title": "train acc ≥ 0.9 at step"},
             {"field": "t_test90", "title": "test acc ≥ 0.9 at step"},
             {"field": "t_final", "title": "final train / test acc"},
+            *([{"field": "t_pred", "title": lay.pred_title}] if lay.pred_title else []),
             {"field": "run_id", "title": "run id"},
     ]
     dots = {
@@ -113,6 +114,8 @@ def phase_diagram_spec(rows: list[dict[str, Any]], lay: Layout, *, title: str | 
             _fmt_calc("max_loss_ratio", ".3~g", "n/a", "t_ratio"),
             _fmt_calc("train90", ",", "never", "t_train90"),
             _fmt_calc("test90", ",", "never", "t_test90"),
+            *([_fmt_calc("pred", ".2f", "not scored (generalized or diverged by the cut)",
+                         "t_pred")] if lay.pred_title else []),
             {"calculate": "(isValid(datum.final_train_acc) ? format(datum.final_train_acc, "
                           "'.3f') : 'n/a') + ' / ' + (isValid(datum.final_test_acc) ? "
                           "format(datum.final_test_acc, '.3f') : 'n/a')", "as": "t_final"},
