@@ -11,7 +11,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from grokjax import sidecar, store
+from grokjax import locks, sidecar, store
 from grokjax.predict.evaluate import Prediction
 from grokjax.predict.targets import COLUMNS
 
@@ -32,7 +32,7 @@ def write_predictions(results: str | Path, pred: Prediction, model: str = "logis
         "meaning": "mean out-of-fold probability over the repeated grouped folds; null: the "
                    "run was not scored (generalized or diverged by the cut)",
     }
-    with store.folder_lock(d):
+    with locks.folder_lock(d):
         try:
             side, meta = sidecar.read_side(d)
         except (OSError, ValueError) as e:  # a corrupt side file is replaced
