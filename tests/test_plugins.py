@@ -188,7 +188,7 @@ def test_label_noise_example_end_to_end_kill9_and_resume(tmp_path):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    time.sleep(0.5)
+    proc.stderr.read()  # EOF: the workers, which share its stderr, have died with it too
     partial = len(pd.read_parquet(out / "runs")) if store.part_files(out) else 0
     rerun = subprocess.run([*args, "--quiet"], env=ENV, cwd=tmp_path, capture_output=True,
                            text=True, timeout=300)
