@@ -54,3 +54,15 @@ def offline_context(width: int = 1360, height: int = 1000) -> Iterator[tuple]:
             yield context, errors, blocked
         finally:
             browser.close()
+
+
+def set_range(page, selector: str, value: float) -> None:
+    """Move a page's range input and wait until the page has redrawn (``data-updates``)."""
+    before = page.evaluate("() => Number(document.body.dataset.updates || 0)")
+    page.evaluate("""([sel, v]) => {
+      const el = document.querySelector(sel);
+      el.value = String(v);
+      el.dispatchEvent(new Event("input", {bubbles: true}));
+    }""", [selector, value])
+    page.wait_for_function(f"Number(document.body.dataset.updates || 0) > {before}",
+                           timeout=10_000)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from browser import set_range
 
 pytestmark = pytest.mark.browser
 
@@ -58,17 +59,6 @@ def _live_counts(page) -> dict[str, int]:
     }""")
 
 
-def _set_range(page, selector: str, value: float) -> None:
-    before = page.evaluate("() => Number(document.body.dataset.updates || 0)")
-    page.evaluate("""([sel, v]) => {
-      const el = document.querySelector(sel);
-      el.value = String(v);
-      el.dispatchEvent(new Event("input", {bubbles: true}));
-    }""", [selector, value])
-    page.wait_for_function(f"Number(document.body.dataset.updates || 0) > {before}",
-                           timeout=10_000)
-
-
 def test_page_draws_offline_one_dot_per_run(page_session):
     page, _, errors, blocked, load_s = page_session
     assert blocked == [], f"the page tried to fetch {blocked[:3]}"
@@ -89,7 +79,7 @@ def test_slider_reclassifies_dots(page_session, tmp_path):
     page, *_ = page_session
     before = _fills_by_phase(page)
     # ratio threshold down to 10**0.5: runs whose losses fell together now count as grok
-    _set_range(page, "#gj-ratio", 0.5)
+    set_range(page, "#gj-ratio", 0.5)
     after = _fills_by_phase(page)
     assert after["generalize"] < before["generalize"]
     assert after["grok"] > before["grok"]
@@ -101,7 +91,7 @@ def test_slider_reclassifies_dots(page_session, tmp_path):
     assert rings == changed
     assert f"{changed} of 1125 runs" in page.inner_text("#gj-changed")
     # min test loss threshold up to 10: memorizers with a small enough test loss move away
-    _set_range(page, "#gj-min_test", 1)
+    set_range(page, "#gj-min_test", 1)
     assert _fills_by_phase(page)["memorize"] < before["memorize"]
     page.click("#gj-reset")
     page.wait_for_function(
@@ -111,7 +101,7 @@ def test_slider_reclassifies_dots(page_session, tmp_path):
     page.check("input[name=gj-rule][value=accuracy]")
     page.wait_for_function("document.querySelector('#gj-delay') !== null", timeout=10_000)
     assert "accuracy first reach 0.9" in page.inner_text("#gj-rule-text")
-    _set_range(page, "#gj-delay", 0)  # generalize only if test reaches 0.9 with train
+    set_range(page, "#gj-delay", 0)  # generalize only if test reaches 0.9 with train
     assert _fills_by_phase(page)["generalize"] < before["generalize"]
     page.click("#gj-reset")
     page.wait_for_function(

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from browser import set_range
 
 pytestmark = pytest.mark.browser
 sys.path.insert(0, str(Path(__file__).parent))
@@ -47,17 +48,6 @@ def page(tmp_path_factory):
         p.wait_for_function("document.body.dataset.ready === '1'", timeout=30_000)
         yield p
         assert not errors and not blocked, (errors, blocked)
-
-
-def _set_range(page, selector: str, value: float) -> None:
-    before = page.evaluate("() => Number(document.body.dataset.updates || 0)")
-    page.evaluate("""([sel, v]) => {
-      const el = document.querySelector(sel);
-      el.value = String(v);
-      el.dispatchEvent(new Event("input", {bubbles: true}));
-    }""", [selector, value])
-    page.wait_for_function(f"Number(document.body.dataset.updates || 0) > {before}",
-                           timeout=10_000)
 
 
 def _drawn_cells(page) -> dict[str, dict]:
@@ -115,7 +105,7 @@ def test_cells_show_their_interval_and_follow_the_counts(page):
     assert "modal phase, 95% interval" in tip and "every phase, 95% interval" in tip
     assert any(c["share"] in tip for c in drawn.values())
     # re-classify: the cells whose counts change get a new interval and opacity, as Python says
-    _set_range(page, "#gj-ratio", 0.5)
+    set_range(page, "#gj-ratio", 0.5)
     after, want = _drawn_cells(page), _python_cells(page)
     moved = [k for k in drawn if after[k]["share"] != drawn[k]["share"]]
     assert moved, "no cell changed its counts"
