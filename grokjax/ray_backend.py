@@ -18,6 +18,8 @@ import collections
 import concurrent.futures
 import contextlib
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -211,51 +213,54 @@ class RayBackend:
         pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="grokjax-writer")
         writes: list[concurrent.futures.Future] = []
         error: store.ResultsError | None = None
-        try:
-            while queue or refs:
-                while queue and idle:
-                    actor, index = idle.pop(), queue.popleft()
-                    refs[actor.train.remote(index)] = (actor, index)
-                ready, _ = ray.wait(list(refs), num_returns=1, timeout=1.0)
-                for ref in ready:
-                    actor, index = refs.pop(ref)
-                    try:
-                        trained, compiled = ray.get(ref)
-                    except ray.exceptions.RayActorError:
-                        queue.appendleft(index)
-                        if actor in self.actors:  # its other queued chunks fail here too
-                            idle += [self._replace(actor, work)] * DEPTH
-                        continue
-                    except ray.exceptions.RayTaskError as e:
-                        tries[index] += 1
-                        if tries[index] > RETRIES:
-                            raise WorkerError(f"chunk {index} failed {tries[index]} times on "
-                                              f"Ray; the last error:\n{e}") from None
+        with _ctrl_c_between_chunks() as interrupted:
+            try:
+                while (queue or refs) and not interrupted.is_set():
+                    while queue and idle:
+                        actor, index = idle.pop(), queue.popleft()
+                        refs[actor.train.remote(index)] = (actor, index)
+                    ready, _ = ray.wait(list(refs), num_returns=1, timeout=1.0)
+                    for ref in ready:
+                        actor, index = refs.pop(ref)
+                        try:
+                            trained, compiled = ray.get(ref)
+                        except ray.exceptions.RayActorError:
+                            queue.appendleft(index)
+                            if actor in self.actors:  # its other queued chunks fail here too
+                                idle += [self._replace(actor, work)] * DEPTH
+                            continue
+                        except ray.exceptions.RayTaskError as e:
+                            tries[index] += 1
+                            if tries[index] > RETRIES:
+                                raise WorkerError(f"chunk {index} failed {tries[index]} times "
+                                                  f"on Ray; the last error:\n{e}") from None
+                            idle.append(actor)
+                            queue.appendleft(index)
+                            continue
                         idle.append(actor)
-                        queue.appendleft(index)
-                        continue
-                    idle.append(actor)
-                    self.received += 1
-                    compiles[actor] = compiled
-                    if trained is not None:
-                        on_steps(sum(r["steps"] for r in work.plan[index].runs
-                                     if r["run_id"] not in work.job.done))
-                        writes.append(pool.submit(writer.add, trained))
-                        on_chunk(trained.done)
-                for w in [w for w in writes if w.done()]:
-                    writes.remove(w)
-                    w.result()  # a failed write stops the sweep now
-        except store.ResultsError as e:
-            error = e
-        finally:
-            refs.clear()
-            pool.shutdown(wait=True)
-            for w in writes:
-                try:
-                    w.result()
-                except store.ResultsError as e:
-                    error = error or e
-            writer.close(error)
+                        self.received += 1
+                        compiles[actor] = compiled
+                        if trained is not None:
+                            on_steps(sum(r["steps"] for r in work.plan[index].runs
+                                         if r["run_id"] not in work.job.done))
+                            writes.append(pool.submit(writer.add, trained))
+                            on_chunk(trained.done)
+                    for w in [w for w in writes if w.done()]:
+                        writes.remove(w)
+                        w.result()  # a failed write stops the sweep now
+            except store.ResultsError as e:
+                error = e
+            finally:
+                refs.clear()
+                pool.shutdown(wait=True)
+                for w in writes:
+                    try:
+                        w.result()
+                    except store.ResultsError as e:
+                        error = error or e
+                writer.close(error)
+        if interrupted.is_set():  # everything trained so far is written: now stop the sweep
+            raise KeyboardInterrupt
         return Trained(sum(p for p, _ in compiles.values()),
                        sum(s for _, s in compiles.values()), len(self.actors), started_s)
 
@@ -279,3 +284,26 @@ class RayBackend:
         self.actors = []
         if self.started:
             self.ray.shutdown()
+
+
+@contextlib.contextmanager
+def _ctrl_c_between_chunks():
+    """Ctrl-C sets an event that the driver's loop checks after each (1 s) wait, instead of a
+    KeyboardInterrupt raised wherever the main thread happens to be -- inside Ray's client or a
+    lock of the writer pool, from where the shutdown could hang.  A second Ctrl-C interrupts
+    at once.  Off the main thread (where signals cannot be caught) nothing changes."""
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+
+    def on_sigint(signum, frame):
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        interrupted.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -289,3 +289,19 @@ def test_engine_backend_key_is_validated(tmp_path):
     p.write_text(textwrap.dedent(SPEC.format(steps=100)) + 'backend = "slurm"\n')
     with pytest.raises(Exception, match=r"\[engine\] backend: 'slurm': allowed: local, ray"):
         load_spec(p)
+
+
+def test_ctrl_c_on_the_driver_is_taken_between_chunks():
+    """The driver's loop sees Ctrl-C as an event it checks after each wait (a KeyboardInterrupt
+    raised inside Ray's client or the writer pool's locks could hang the shutdown); a second
+    Ctrl-C interrupts at once; the previous handler is back afterwards."""
+    from grokjax import ray_backend
+
+    before = signal.getsignal(signal.SIGINT)
+    with ray_backend._ctrl_c_between_chunks() as interrupted:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert interrupted.wait(10) and interrupted.is_set()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(10)  # the handler raises as soon as the signal is delivered
+    assert signal.getsignal(signal.SIGINT) is before
